@@ -1,0 +1,131 @@
+"""The pydantic model of `federation.toml`.
+
+A federation file names the hospitals and where each one's data lives, the task,
+the strategy, the rounds and the security settings. Unknown keys are refused so
+that a misspelt option never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+Runtime = Literal["simulation", "local", "kubernetes"]
+
+# Hospital names become file names, Flower node config values and Kubernetes
+# object names, so they are kept to a portable set of characters.
+HOSPITAL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$"
+
+
+class Strict(BaseModel):
+    """Base for every table of the file: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Hospital(Strict):
+    """One hospital: its name and the file holding its patients' rows."""
+
+    name: Annotated[str, Field(pattern=HOSPITAL_NAME_PATTERN)]
+    data: Path
+
+    @property
+    def slug(self) -> str:
+        """The name in lower case with spaces and dots as dashes, for file names."""
+        return "-".join(self.name.lower().replace(".", " ").split())
+
+
+class TaskSettings(BaseModel):
+    """Which task to train; every other key is a parameter of that task.
+
+    The task validates its own parameters (see `fedcluster.tasks`), so this
+    table allows extra keys and hands them over untouched.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str = "heart"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class FedAvgSettings(Strict):
+    name: Literal["fedavg"]
+
+
+class FedProxSettings(Strict):
+    name: Literal["fedprox"]
+    proximal_mu: Annotated[float, Field(ge=0.0)] = 0.1
+
+
+class FedAdamSettings(Strict):
+    name: Literal["fedadam"]
+    eta: Annotated[float, Field(gt=0.0)] = 0.05
+    eta_l: Annotated[float, Field(gt=0.0)] = 0.05
+    beta_1: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9
+    beta_2: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.99
+    tau: Annotated[float, Field(gt=0.0)] = 1e-3
+
+
+StrategySettings = Annotated[
+    FedAvgSettings | FedProxSettings | FedAdamSettings,
+    Field(discriminator="name"),
+]
+
+
+class Federation(Strict):
+    """A whole federation file, with relative paths already resolved."""
+
+    name: Annotated[str, Field(min_length=1)]
+    runtime: Runtime = "simulation"
+    rounds: Annotated[int, Field(ge=1, le=10_000)] = 30
+    local_epochs: Annotated[int, Field(ge=1, le=1_000)] = 1
+    min_hospitals: Annotated[int, Field(ge=1)] = 2
+    seed: int = 0
+    # Seconds the server waits for a round's replies before it aggregates
+    # whatever arrived, and seconds it tolerates fewer than `min_hospitals`
+    # online before the run fails instead of waiting forever.
+    round_timeout: Annotated[float, Field(gt=0.0)] = 300.0
+    quorum_deadline: Annotated[float, Field(gt=0.0)] = 120.0
+    runs_dir: Path = Path("runs")
+    state_dir: Path = Path(".fedcluster")
+    task: TaskSettings = TaskSettings()
+    strategy: StrategySettings = FedAvgSettings(name="fedavg")
+    hospitals: Annotated[list[Hospital], Field(alias="hospital", min_length=1)]
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    # Where the file was read from; None for a federation built in code.
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        return self._source
+
+    @model_validator(mode="after")
+    def _hospitals_are_distinct_and_enough(self) -> Federation:
+        seen: set[str] = set()
+        for hospital in self.hospitals:
+            if hospital.slug in seen:
+                raise ValueError(
+                    f"hospital name {hospital.name!r} is used twice; "
+                    "give every [[hospital]] its own name"
+                )
+            seen.add(hospital.slug)
+        if self.min_hospitals > len(self.hospitals):
+            raise ValueError(
+                f"min_hospitals is {self.min_hospitals} but only "
+                f"{len(self.hospitals)} hospitals are listed; lower min_hospitals"
+            )
+        return self
+
+    def hospital(self, name: str) -> Hospital:
+        """The hospital called `name`; KeyError when there is none."""
+        for hospital in self.hospitals:
+            if hospital.name == name:
+                return hospital
+        raise KeyError(name)
