@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from fedcluster.federation.local import LocalSettings
+
 Runtime = Literal["simulation", "local", "kubernetes"]
 
 # Hospital names become file names, Flower node config values and Kubernetes
@@ -95,6 +97,7 @@ class Federation(Strict):
     state_dir: Path = Path(".fedcluster")
     task: TaskSettings = TaskSettings()
     strategy: StrategySettings = FedAvgSettings(name="fedavg")
+    local: LocalSettings = LocalSettings()
     hospitals: Annotated[list[Hospital], Field(alias="hospital", min_length=1)]
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
