@@ -9,9 +9,13 @@ certificates live, and which ports the SuperNodes take on this machine.
 from __future__ import annotations
 
 from ipaddress import ip_address
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:
+    from fedcluster.federation.model import Federation
 
 Port = Annotated[int, Field(ge=1, le=65_535)]
 
@@ -77,3 +81,17 @@ def _is_ipv6(host: str) -> bool:
         return ip_address(host).version == 6
     except ValueError:
         return False
+
+
+def state_folder(federation: Federation) -> Path:
+    """The federation's state folder as an absolute path.
+
+    A relative `state_dir` is taken relative to the folder holding the
+    federation file (or the working directory for a federation built in code),
+    so that processes started from anywhere agree on where the state is.
+    """
+    folder = federation.state_dir
+    if folder.is_absolute():
+        return folder
+    base = federation.source.parent if federation.source else Path.cwd()
+    return (base / folder).resolve()
