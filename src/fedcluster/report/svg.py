@@ -1,0 +1,398 @@
+"""Charts drawn as inline SVG text, so a report needs no script and no network.
+
+Each function takes plain numbers and names and returns one `<svg>` element
+(class `chart`) that scales to the width of its container. Every piece of text
+that reaches the markup goes through `esc`, because hospital names are typed
+by users. Hover tooltips are SVG `<title>` elements, which browsers show
+without any script.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+# Colours that stay distinct for most colour-blind readers (Tableau 10).
+PALETTE = (
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+)
+POOLED_COLOUR = "#1f2328"
+GAIN_COLOUR = "#1a7f37"
+LOSS_COLOUR = "#c62828"
+MUTED = "#6e7781"
+GRID = "#d0d7de"
+FONT = 'font-family="system-ui, sans-serif" font-size="12"'
+
+
+def esc(text: object) -> str:
+    """Text made safe for HTML and SVG content and attribute values."""
+    return html.escape(str(text), quote=True)
+
+
+def colour(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def signed(value: float, digits: int = 3) -> str:
+    """A gain with its sign always written: +0.094, -0.040."""
+    return f"{value:+.{digits}f}"
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values covering [low, high], steps of 1, 2 or 5 x 10^k."""
+    if high <= low:
+        high = low + 1.0
+    raw_step = (high - low) / max(count, 1)
+    magnitude = 10 ** math.floor(math.log10(raw_step))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step)
+    first = math.floor(low / step) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 10))
+        value += step
+    if ticks[-1] < high:
+        ticks.append(round(value, 10))
+    return ticks
+
+
+def _svg_open(width: int, height: int, label: str) -> str:
+    return (
+        f'<svg class="chart" role="img" aria-label="{esc(label)}" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" {FONT}>'
+    )
+
+
+def _short(name: str, limit: int = 22) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def _label_width(names: Sequence[str]) -> int:
+    # Bold 12 px labels run about 8 px a character in common system fonts.
+    longest = max((len(_short(n)) for n in names), default=4)
+    return min(200, 16 + 8 * longest)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line on a line chart; `None` values leave a gap."""
+
+    name: str
+    colour: str
+    values: dict[int, float]
+    bold: bool = False
+
+
+def line_chart(
+    series: Sequence[Series],
+    *,
+    label: str,
+    y_name: str,
+    y_range: tuple[float, float] | None = None,
+    width: int = 640,
+    height: int = 300,
+) -> str:
+    """Lines of a metric over rounds, one per series, with axes and ticks."""
+    left, right, top, bottom = 52, 16, 12, 40
+    xs = sorted({x for s in series for x in s.values}) or [0, 1]
+    ys = [y for s in series for y in s.values.values()] or [0.0, 1.0]
+    low, high = y_range if y_range else (min(ys), max(ys))
+    y_ticks = nice_ticks(low, high)
+    y_low, y_high = y_ticks[0], y_ticks[-1]
+    x_low, x_high = xs[0], max(xs[-1], xs[0] + 1)
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def px(x: float) -> float:
+        return left + (x - x_low) / (x_high - x_low) * plot_w
+
+    def py(y: float) -> float:
+        return top + (1 - (y - y_low) / (y_high - y_low)) * plot_h
+
+    parts = [_svg_open(width, height, label)]
+    for tick in y_ticks:
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{py(tick):.1f}" '
+            f'y2="{py(tick):.1f}" stroke="{GRID}"/>'
+            f'<text x="{left - 6}" y="{py(tick) + 4:.1f}" text-anchor="end" '
+            f'fill="{MUTED}">{tick:g}</text>'
+        )
+    for tick in _round_ticks(x_low, x_high):
+        parts.append(
+            f'<text x="{px(tick):.1f}" y="{height - bottom + 16}" '
+            f'text-anchor="middle" fill="{MUTED}">{tick}</text>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+        f'fill="{MUTED}">round</text>'
+        f'<text transform="translate(13 {top + plot_h / 2:.1f}) rotate(-90)" '
+        f'text-anchor="middle" fill="{MUTED}">{esc(y_name)}</text>'
+    )
+
+    # Thin lines first so the bold pooled line is drawn on top of them.
+    for line in sorted(series, key=lambda s: s.bold):
+        points = sorted(line.values.items())
+        stroke = 3.0 if line.bold else 1.8
+        path = " ".join(
+            f"{'M' if i == 0 else 'L'}{px(x):.1f},{py(y):.1f}"
+            for i, (x, y) in enumerate(points)
+        )
+        parts.append(
+            f'<g class="series"><title>{esc(line.name)}</title>'
+            f'<path d="{path}" fill="none" stroke="{line.colour}" '
+            f'stroke-width="{stroke}" stroke-linejoin="round"/>'
+        )
+        for x, y in points:
+            parts.append(
+                f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="{stroke}" '
+                f'fill="{line.colour}"><title>{esc(line.name)}, round {x}: '
+                f"{esc(y_name)} {y:.3f}</title></circle>"
+            )
+        parts.append("</g>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _round_ticks(first: int, last: int) -> list[int]:
+    step = max(1, math.ceil((last - first) / 10))
+    return list(range(first, last + 1, step))
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a group: its value, colour, and what is written after it."""
+
+    name: str
+    value: float
+    colour: str
+    note: str = ""
+    note_colour: str = MUTED
+
+
+def bar_groups(
+    groups: Sequence[tuple[str, Sequence[Bar]]],
+    *,
+    label: str,
+    x_range: tuple[float, float] = (0.0, 1.0),
+    width: int = 640,
+    bar_height: int = 16,
+) -> str:
+    """Horizontal bars grouped by row name, each bar with its value written."""
+    names = [name for name, _ in groups]
+    left, right, top = _label_width(names), 150, 8
+    plot_w = width - left - right
+    low, high = x_range
+    group_h = [len(bars) * (bar_height + 3) + 14 for _, bars in groups]
+    height = top + sum(group_h) + 24
+
+    def px(x: float) -> float:
+        clipped = min(max(x, low), high)
+        return left + (clipped - low) / (high - low) * plot_w
+
+    parts = [_svg_open(width, height, label)]
+    ticks = nice_ticks(low, high)
+    for tick in ticks:
+        if low <= tick <= high:
+            parts.append(
+                f'<line x1="{px(tick):.1f}" x2="{px(tick):.1f}" y1="{top}" '
+                f'y2="{height - 20}" stroke="{GRID}"/><text x="{px(tick):.1f}" '
+                f'y="{height - 6}" text-anchor="middle" fill="{MUTED}">'
+                f"{tick:g}</text>"
+            )
+    y = top
+    for (name, bars), group_height in zip(groups, group_h, strict=True):
+        middle = y + (group_height - 14) / 2 + 4
+        parts.append(
+            f'<text x="{left - 8}" y="{middle:.1f}" text-anchor="end" '
+            f'font-weight="600"><title>{esc(name)}</title>{esc(_short(name))}'
+            "</text>"
+        )
+        for bar in bars:
+            end = px(bar.value)
+            parts.append(
+                f'<g class="bar"><title>{esc(name)}, {esc(bar.name)}: '
+                f"{bar.value:.3f}</title>"
+                f'<rect x="{left}" y="{y}" width="{max(end - left, 1):.1f}" '
+                f'height="{bar_height}" fill="{bar.colour}" rx="2"/>'
+                f'<text x="{end + 5:.1f}" y="{y + bar_height - 4}">'
+                f"{bar.value:.3f}"
+            )
+            if bar.note:
+                parts.append(
+                    f'<tspan dx="6" fill="{bar.note_colour}" font-weight="700">'
+                    f"{esc(bar.note)}</tspan>"
+                )
+            parts.append("</text></g>")
+            y += bar_height + 3
+        y += 14
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def stacked_rows(
+    rows: Sequence[tuple[str, Sequence[tuple[str, float, str]]]],
+    *,
+    label: str,
+    width: int = 640,
+    unit: str = "",
+) -> str:
+    """One horizontal bar per row, split into (part name, amount, colour)."""
+    names = [name for name, _ in rows]
+    left, right, top, row_h = _label_width(names), 70, 6, 26
+    plot_w = width - left - right
+    largest = max((sum(a for _, a, _ in parts) for _, parts in rows), default=1)
+    scale = plot_w / largest if largest > 0 else 0.0
+    height = top + row_h * len(rows) + 6
+
+    parts_svg = [_svg_open(width, height, label)]
+    for index, (name, segments) in enumerate(rows):
+        y = top + index * row_h
+        parts_svg.append(
+            f'<text x="{left - 8}" y="{y + 15}" text-anchor="end" '
+            f'font-weight="600"><title>{esc(name)}</title>{esc(_short(name))}'
+            "</text>"
+        )
+        x = float(left)
+        for part, amount, fill in segments:
+            w = amount * scale
+            parts_svg.append(
+                f'<rect x="{x:.1f}" y="{y + 2}" width="{max(w, 0):.1f}" '
+                f'height="{row_h - 8}" fill="{fill}"><title>{esc(name)}, '
+                f"{esc(part)}: {amount:g}{esc(unit)}</title></rect>"
+            )
+            if w > 34:
+                parts_svg.append(
+                    f'<text x="{x + w / 2:.1f}" y="{y + 15}" text-anchor="middle" '
+                    f'fill="#fff">{amount:g}</text>'
+                )
+            x += w
+        total = sum(a for _, a, _ in segments)
+        parts_svg.append(
+            f'<text x="{x + 6:.1f}" y="{y + 15}" fill="{MUTED}">{total:g}'
+            f"{esc(unit)}</text>"
+        )
+    parts_svg.append("</svg>")
+    return "".join(parts_svg)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One square of a grid: its fill and the tooltip that explains it."""
+
+    fill: str
+    tooltip: str
+    mark: str = ""
+
+
+def grid(
+    row_names: Sequence[str],
+    column_names: Sequence[int],
+    cells: dict[tuple[str, int], Cell],
+    *,
+    label: str,
+    empty: Cell,
+    width: int = 640,
+) -> str:
+    """Rows by columns of coloured squares, for who took part in which round."""
+    left, right, top = _label_width(row_names), 8, 22
+    count = max(len(column_names), 1)
+    size = min(26.0, (width - left - right) / count)
+    row_h = max(size, 18.0)
+    height = int(top + row_h * len(row_names) + 8)
+    step = max(1, math.ceil(18 / size))
+
+    parts = [_svg_open(width, height, label)]
+    for column, name in enumerate(column_names):
+        if column % step == 0 or column == count - 1:
+            x = left + (column + 0.5) * size
+            parts.append(
+                f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle" '
+                f'fill="{MUTED}">{name}</text>'
+            )
+    for row, row_name in enumerate(row_names):
+        y = top + row * row_h
+        parts.append(
+            f'<text x="{left - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" '
+            f'font-weight="600"><title>{esc(row_name)}</title>'
+            f"{esc(_short(row_name))}</text>"
+        )
+        for column, column_name in enumerate(column_names):
+            cell = cells.get((row_name, column_name), empty)
+            x = left + column * size
+            parts.append(
+                f'<g class="cell"><title>{esc(cell.tooltip)}</title>'
+                f'<rect x="{x + 1:.1f}" y="{y + 1:.1f}" width="{size - 2:.1f}" '
+                f'height="{row_h - 2:.1f}" fill="{cell.fill}" rx="2"/>'
+            )
+            if cell.mark and size >= 12:
+                parts.append(
+                    f'<text x="{x + size / 2:.1f}" y="{y + row_h / 2 + 4:.1f}" '
+                    f'text-anchor="middle" fill="#fff" font-weight="700">'
+                    f"{esc(cell.mark)}</text>"
+                )
+            parts.append("</g>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def round_columns(
+    rounds: Sequence[int],
+    series: Sequence[tuple[str, str, Sequence[float]]],
+    *,
+    label: str,
+    format_value: Callable[[float], str] = "{:g}".format,
+    width: int = 640,
+    height: int = 220,
+) -> str:
+    """Side-by-side vertical bars per round; `series` is (name, colour, values)."""
+    left, right, top, bottom = 62, 10, 10, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    largest = max((v for _, _, values in series for v in values), default=0.0)
+    ticks = nice_ticks(0.0, largest if largest > 0 else 1.0, count=4)
+    high = ticks[-1]
+    slot = plot_w / max(len(rounds), 1)
+    bar_w = max(slot * 0.8 / max(len(series), 1), 1.0)
+
+    def py(v: float) -> float:
+        return top + (1 - v / high) * plot_h
+
+    parts = [_svg_open(width, height, label)]
+    for tick in ticks:
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{py(tick):.1f}" '
+            f'y2="{py(tick):.1f}" stroke="{GRID}"/><text x="{left - 6}" '
+            f'y="{py(tick) + 4:.1f}" text-anchor="end" fill="{MUTED}">'
+            f"{esc(format_value(tick))}</text>"
+        )
+    step = max(1, math.ceil(len(rounds) / 12))
+    for index, round_number in enumerate(rounds):
+        x0 = left + index * slot + slot * 0.1
+        if index % step == 0:
+            parts.append(
+                f'<text x="{left + (index + 0.5) * slot:.1f}" '
+                f'y="{height - bottom + 16}" text-anchor="middle" '
+                f'fill="{MUTED}">{round_number}</text>'
+            )
+        for offset, (name, fill, values) in enumerate(series):
+            value = values[index]
+            parts.append(
+                f'<rect x="{x0 + offset * bar_w:.1f}" y="{py(value):.1f}" '
+                f'width="{bar_w:.1f}" height="{max(py(0) - py(value), 0):.1f}" '
+                f'fill="{fill}"><title>round {round_number}, {esc(name)}: '
+                f"{esc(format_value(value))}</title></rect>"
+            )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle" '
+        f'fill="{MUTED}">round</text></svg>'
+    )
+    return "".join(parts)
