@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from fedcluster.federation.kubernetes import HospitalKubernetes, KubernetesSettings
 from fedcluster.federation.local import LocalSettings
 
 Runtime = Literal["simulation", "local", "kubernetes"]
@@ -32,6 +33,8 @@ class Hospital(Strict):
 
     name: Annotated[str, Field(pattern=HOSPITAL_NAME_PATTERN)]
     data: Path
+    # Where this hospital runs in the Kubernetes runtime, and its data there.
+    kubernetes: HospitalKubernetes | None = None
 
     @property
     def slug(self) -> str:
@@ -98,6 +101,7 @@ class Federation(Strict):
     task: TaskSettings = TaskSettings()
     strategy: StrategySettings = FedAvgSettings(name="fedavg")
     local: LocalSettings = LocalSettings()
+    kubernetes: KubernetesSettings | None = None
     hospitals: Annotated[list[Hospital], Field(alias="hospital", min_length=1)]
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
