@@ -1,0 +1,62 @@
+"""Sending one batch of messages and collecting the replies, with a deadline.
+
+Flower's `send_and_receive` polls the SuperLink every few seconds; pushing and
+pulling ourselves with a short poll removes most of that idle time from every
+round. Replies that never come are reported, not waited for forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from flwr.app import Message
+from flwr.serverapp import Grid
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Exchange:
+    """The outcome of one batch: replies by destination node, and who was silent."""
+
+    replies: dict[int, Message] = field(default_factory=dict)
+    silent: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def exchange(
+    grid: Grid,
+    messages: Sequence[Message],
+    *,
+    timeout: float,
+    poll_interval: float = 0.05,
+) -> Exchange:
+    """Push `messages`, pull replies until all arrived or `timeout` passed."""
+    started = time.monotonic()
+    message_ids = list(grid.push_messages(messages))
+    node_of = {
+        message_id: message.metadata.dst_node_id
+        for message_id, message in zip(message_ids, messages, strict=True)
+        if message_id
+    }
+    waiting = set(node_of)
+    result = Exchange()
+    deadline = started + timeout
+    while waiting and time.monotonic() < deadline:
+        for reply in grid.pull_messages(list(waiting)):
+            message_id = reply.metadata.reply_to_message_id
+            if message_id in waiting:
+                waiting.discard(message_id)
+                result.replies[node_of[message_id]] = reply
+        if waiting:
+            time.sleep(poll_interval)
+    result.silent = sorted(node_of[message_id] for message_id in waiting)
+    result.seconds = time.monotonic() - started
+    if result.silent:
+        log.warning(
+            "%d node(s) did not reply within %.0f s", len(result.silent), timeout
+        )
+    return result

@@ -1,0 +1,76 @@
+"""What travels in each message between the server and a hospital.
+
+One place names every record key and action, and converts between numpy
+dictionaries and Flower records. A hospital only ever sends: model arrays,
+the additive statistics of federated standardisation, additive evaluation
+counts (score histograms, sums), and scalar metrics. Nothing with one entry
+per patient.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
+from numpy.typing import NDArray
+
+# The action a message asks for, in its "instructions" config record.
+STATISTICS = "statistics"  # preprocessing statistics and a data profile
+ROUND = "round"  # evaluate the incoming global model, then train it
+EVALUATE = "evaluate"  # evaluate the final global model only
+LOCAL_BASELINE = "local-baseline"  # train alone, evaluate on own test set
+
+# Record keys.
+INSTRUCTIONS = "instructions"
+GLOBAL_MODEL = "global-model"
+GLOBAL_STATISTICS = "global-statistics"
+SITE = "site"  # reply: hospital name, data profile, or the error it hit
+SITE_STATISTICS = "site-statistics"
+UPDATED_MODEL = "updated-model"
+TRAINING = "training"  # reply metrics: num-examples, train-loss
+EVALUATION = "evaluation"  # reply: additive evaluation counts
+
+
+def to_array_record(arrays: Mapping[str, NDArray[Any]]) -> ArrayRecord:
+    return ArrayRecord(
+        {key: Array(np.ascontiguousarray(a)) for key, a in arrays.items()}
+    )
+
+
+def from_array_record(record: ArrayRecord) -> dict[str, NDArray[Any]]:
+    return {key: array.numpy() for key, array in record.items()}
+
+
+def instructions(action: str, **values: Any) -> ConfigRecord:
+    record = ConfigRecord({"action": action})
+    for key, value in values.items():
+        record[key] = json.dumps(value) if isinstance(value, dict) else value
+    return record
+
+
+def site_reply(
+    message: Message,
+    hospital: str,
+    *,
+    arrays: Mapping[str, ArrayRecord] | None = None,
+    metrics: MetricRecord | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> Message:
+    """A hospital's reply: who it is, plus whatever records the action yields."""
+    site = ConfigRecord({"hospital": hospital})
+    for key, value in (details or {}).items():
+        site[key] = json.dumps(value) if isinstance(value, dict) else value
+    content = RecordDict({SITE: site})
+    for key, record in (arrays or {}).items():
+        content[key] = record
+    if metrics is not None:
+        content[TRAINING] = metrics
+    return Message(content, reply_to=message)
+
+
+def message_bytes(content: RecordDict) -> int:
+    """Bytes of array payload in a message: what dominates the traffic."""
+    return sum(record.count_bytes() for record in content.array_records.values())

@@ -1,0 +1,1 @@
+"""The `fedcluster` command line: thin typer commands that call the layers below."""

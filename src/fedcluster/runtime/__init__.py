@@ -1,0 +1,1 @@
+"""Where a federation runs: simulated here, as local processes, or on Kubernetes."""
