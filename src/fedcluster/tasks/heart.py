@@ -185,7 +185,7 @@ class HeartTask:
                 batch = order[start : start + self.params.batch_size]
                 optimiser.zero_grad()
                 loss = loss_fn(model(inputs[batch]), targets[batch])
-                total_loss += float(loss) * len(batch)
+                total_loss += loss.item() * len(batch)
                 seen += len(batch)
                 if proximal_mu > 0:
                     drift = sum(
