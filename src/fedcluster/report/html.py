@@ -22,6 +22,7 @@ from fedcluster.report import traffic
 from fedcluster.report.page import (
     FULL_WIDTH,
     HALF_WIDTH,
+    auc_axis_start,
     badge,
     document,
     facts,
@@ -277,7 +278,7 @@ def _outcome(run: RunView) -> str:
         ]
         rows.append(row)
 
-    low = min(0.5, int(min(values, default=0.5) * 10) / 10)
+    low = auc_axis_start(values)
     keys = [("local only", LOCAL_COLOUR), ("federated", FEDERATED_COLOUR)]
     keys += [("centralized (all rows pooled)", CENTRALIZED_COLOUR)] * has_centralized
     header = ["Hospital", "Local AUC", "Federated AUC"]

@@ -8,6 +8,7 @@ board opens it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 from fedcluster.report.svg import esc
@@ -147,6 +148,20 @@ def gain_markup(gain: float | None, digits: int = 3) -> str:
 
 def number(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def auc_axis_start(values: Iterable[float]) -> float:
+    """Where an AUC axis starts: chance (0.5), or lower if a value is below it."""
+    lowest = min(values, default=0.5)
+    return min(0.5, math.floor(lowest * 10) / 10)
+
+
+BYTE_UNITS = (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024), ("B", 1))
+
+
+def byte_unit(largest: float) -> tuple[str, int]:
+    """The unit to draw byte counts in, so ticks read 10 KB, 20 KB, not 10240."""
+    return next((u, s) for u, s in BYTE_UNITS if largest >= s or u == "B")
 
 
 def human_bytes(amount: float) -> str:

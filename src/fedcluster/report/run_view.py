@@ -100,22 +100,6 @@ def as_int(value: object) -> int | None:
     return None if number is None else int(number)
 
 
-def find_run_dir(runs_dir: Path, run_id: str) -> Path:
-    """The folder of run `run_id` under `runs_dir`, or a one-line RunError."""
-    as_path = Path(run_id)
-    if as_path.is_dir() and (as_path / "metrics.jsonl").exists():
-        return as_path
-    run_dir = runs_dir / run_id
-    if run_dir.is_dir():
-        return run_dir
-    known = sorted(p.name for p in runs_dir.glob("*") if p.is_dir())
-    hint = f"; the latest is {known[-1]!r}" if known else ""
-    raise RunError(
-        f"no run {run_id!r} in {runs_dir.resolve()}{hint}; "
-        f"list runs with `fedcluster runs --runs-dir {runs_dir}`"
-    )
-
-
 def read_run(run_dir: Path) -> RunView:
     """Read a run folder; gaps become `problems` instead of exceptions."""
     if not run_dir.is_dir():

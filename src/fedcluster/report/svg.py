@@ -177,6 +177,11 @@ class Bar:
     colour: str
     note: str = ""
     note_colour: str = MUTED
+    text: str = ""  # the value as written; three decimals when empty
+
+    @property
+    def shown(self) -> str:
+        return self.text or f"{self.value:.3f}"
 
 
 def bar_groups(
@@ -186,6 +191,7 @@ def bar_groups(
     x_range: tuple[float, float] = (0.0, 1.0),
     width: int = 640,
     bar_height: int = 16,
+    tick_format: Callable[[float], str] = "{:g}".format,
 ) -> str:
     """Horizontal bars grouped by row name, each bar with its value written."""
     names = [name for name, _ in groups]
@@ -207,7 +213,7 @@ def bar_groups(
                 f'<line x1="{px(tick):.1f}" x2="{px(tick):.1f}" y1="{top}" '
                 f'y2="{height - 20}" stroke="{GRID}"/><text x="{px(tick):.1f}" '
                 f'y="{height - 6}" text-anchor="middle" fill="{MUTED}">'
-                f"{tick:g}</text>"
+                f"{esc(tick_format(tick))}</text>"
             )
     y = top
     for (name, bars), group_height in zip(groups, group_h, strict=True):
@@ -221,11 +227,11 @@ def bar_groups(
             end = px(bar.value)
             parts.append(
                 f'<g class="bar"><title>{esc(name)}, {esc(bar.name)}: '
-                f"{bar.value:.3f}</title>"
+                f"{esc(bar.shown)}</title>"
                 f'<rect x="{left}" y="{y}" width="{max(end - left, 1):.1f}" '
                 f'height="{bar_height}" fill="{bar.colour}" rx="2"/>'
                 f'<text x="{end + 5:.1f}" y="{y + bar_height - 4}">'
-                f"{bar.value:.3f}"
+                f"{esc(bar.shown)}"
             )
             if bar.note:
                 parts.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fedcluster.report.page import (
     FULL_WIDTH,
     HALF_WIDTH,
+    byte_unit,
     figure,
     human_bytes,
     legend,
@@ -31,7 +32,6 @@ NOT_ASKED = "#e5e9ee"
 SENT_COLOUR = "#4e79a7"
 RECEIVED_COLOUR = "#f28e2b"
 SECONDS_COLOUR = "#76b7b2"
-BYTE_UNITS = (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024), ("B", 1))
 
 
 def participation_section(run: RunView) -> str:
@@ -110,7 +110,7 @@ def _bytes_chart(rounds: list[RoundRecord]) -> str:
         return ""
     # Ticks fall on round numbers of one unit (10 KB, 20 KB), not of bytes.
     largest = max(max(r.bytes_sent or 0, r.bytes_received or 0) for r in counted)
-    unit, size = next((u, s) for u, s in BYTE_UNITS if largest >= s or u == "B")
+    unit, size = byte_unit(largest)
     chart = round_columns(
         [r.round for r in counted],
         [
