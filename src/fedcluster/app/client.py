@@ -58,7 +58,7 @@ def resolve_site(
     if "hospital" in config and "data-path" in config:
         return str(config["hospital"]), Path(str(config["data-path"]))
     if sites is not None and "partition-id" in config:
-        return sites[int(config["partition-id"])]
+        return sites[protocol.whole(config["partition-id"])]
     raise FedclusterError(
         "this SuperNode has no hospital: start it with "
         "--node-config \"hospital='NAME' data-path='FILE'\""
@@ -69,9 +69,9 @@ def _handle(
     message: Message, context: Context, sites: Sequence[tuple[str, Path]] | None
 ) -> Message:
     hospital, path = resolve_site(context, sites)
-    orders = message.content[protocol.INSTRUCTIONS]
+    orders = message.content.config_records[protocol.INSTRUCTIONS]
     action = str(orders["action"])
-    seed = int(orders["seed"])
+    seed = protocol.whole(orders["seed"])
     try:
         task = task_from_settings(json.loads(str(orders["task"])))
         site = _load_site(task, hospital, path, seed)
@@ -114,8 +114,9 @@ def _round(
     message: Message, task: Task[Any], site: Any, hospital: str, orders: Any
 ) -> Message:
     content = message.content
-    stats = protocol.from_array_record(content[protocol.GLOBAL_STATISTICS])
-    model = _model_from(task, content[protocol.GLOBAL_MODEL], int(orders["seed"]))
+    stats = protocol.arrays_in(content, protocol.GLOBAL_STATISTICS)
+    global_model = protocol.arrays_in(content, protocol.GLOBAL_MODEL)
+    model = _model_from(task, global_model, protocol.whole(orders["seed"]))
 
     # Evaluate the model as it arrived: that is the previous round's result.
     evaluation = task.evaluate(model, site, stats)
@@ -123,9 +124,13 @@ def _round(
         model,
         site,
         stats,
-        epochs=int(orders["local-epochs"]),
-        seed=_training_seed(int(orders["seed"]), int(orders["server-round"]), hospital),
-        proximal_mu=float(orders.get("proximal-mu", 0.0)),
+        epochs=protocol.whole(orders["local-epochs"]),
+        seed=_training_seed(
+            protocol.whole(orders["seed"]),
+            protocol.whole(orders["server-round"]),
+            hospital,
+        ),
+        proximal_mu=protocol.real(orders.get("proximal-mu", 0.0)),
     )
     metrics = MetricRecord(
         {"num-examples": outcome.examples, "train-loss": outcome.loss}
@@ -145,8 +150,9 @@ def _evaluate(
     message: Message, task: Task[Any], site: Any, hospital: str, orders: Any
 ) -> Message:
     content = message.content
-    stats = protocol.from_array_record(content[protocol.GLOBAL_STATISTICS])
-    model = _model_from(task, content[protocol.GLOBAL_MODEL], int(orders["seed"]))
+    stats = protocol.arrays_in(content, protocol.GLOBAL_STATISTICS)
+    global_model = protocol.arrays_in(content, protocol.GLOBAL_MODEL)
+    model = _model_from(task, global_model, protocol.whole(orders["seed"]))
     evaluation = task.evaluate(model, site, stats)
     return protocol.site_reply(
         message,
@@ -159,10 +165,12 @@ def _local_baseline(
     message: Message, task: Task[Any], site: Any, hospital: str, orders: Any
 ) -> Message:
     # The hospital alone: its own statistics, its own rows, the same epochs.
-    seed = int(orders["seed"])
+    seed = protocol.whole(orders["seed"])
     own_stats = task.statistics(site)
     model = task.build_model(seed)
-    task.train(model, site, own_stats, epochs=int(orders["epochs"]), seed=seed)
+    task.train(
+        model, site, own_stats, epochs=protocol.whole(orders["epochs"]), seed=seed
+    )
     evaluation = task.evaluate(model, site, own_stats)
     return protocol.site_reply(
         message,
@@ -179,17 +187,13 @@ _ACTIONS = {
 }
 
 
-def _model_from(task: Task[Any], record: Any, seed: int) -> Any:
+def _model_from(task: Task[Any], arrays: Mapping[str, Any], seed: int) -> Any:
     import torch
 
     model = task.build_model(seed)
-    state = {k: torch.from_numpy(v.copy()) for k, v in _numpy(record).items()}
+    state = {k: torch.from_numpy(v.copy()) for k, v in arrays.items()}
     model.load_state_dict(state)
     return model
-
-
-def _numpy(record: Any) -> Mapping[str, Any]:
-    return protocol.from_array_record(record)
 
 
 def _record_of(model: Any) -> Any:

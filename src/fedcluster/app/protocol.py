@@ -44,6 +44,25 @@ def from_array_record(record: ArrayRecord) -> dict[str, NDArray[Any]]:
     return {key: array.numpy() for key, array in record.items()}
 
 
+def arrays_in(content: RecordDict, key: str) -> dict[str, NDArray[Any]]:
+    """The numpy arrays of the ArrayRecord `key` in a message's content."""
+    return from_array_record(content.array_records[key])
+
+
+def whole(value: object) -> int:
+    """A config or metric value that must be a whole number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return int(value)
+
+
+def real(value: object) -> float:
+    """A config or metric value that must be a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return float(value)
+
+
 def instructions(action: str, **values: Any) -> ConfigRecord:
     record = ConfigRecord({"action": action})
     for key, value in values.items():

@@ -195,15 +195,15 @@ class FederatedRun:
                 self.hospitals[hospital].excluded = error
                 log.warning("leaving out %s: %s", hospital, error)
                 continue
-            site = reply.content[protocol.SITE]
+            site = reply.content.config_records[protocol.SITE]
             self.hospitals[hospital].profile = {
-                "rows": int(site["rows"]),
-                "train": int(site["train"]),
-                "test": int(site["test"]),
+                "rows": protocol.whole(site["rows"]),
+                "train": protocol.whole(site["train"]),
+                "test": protocol.whole(site["test"]),
                 "labels": json.loads(str(site["labels"])),
             }
             site_stats.append(
-                protocol.from_array_record(reply.content[protocol.SITE_STATISTICS])
+                protocol.arrays_in(reply.content, protocol.SITE_STATISTICS)
             )
         usable = len(site_stats)
         if usable < self.federation.min_hospitals:
@@ -271,10 +271,10 @@ class FederatedRun:
                 outcome.failures[name] = error or "unidentified reply"
                 continue
             reply_content = reply.content
-            outcome.evaluations[hospital] = protocol.from_array_record(
-                reply_content[protocol.EVALUATION]
+            outcome.evaluations[hospital] = protocol.arrays_in(
+                reply_content, protocol.EVALUATION
             )
-            update = protocol.from_array_record(reply_content[protocol.UPDATED_MODEL])
+            update = protocol.arrays_in(reply_content, protocol.UPDATED_MODEL)
             problem = check_update(update, global_model)
             if problem:
                 outcome.failures[hospital] = f"update rejected: {problem}"
@@ -285,7 +285,8 @@ class FederatedRun:
                     problem,
                 )
                 continue
-            examples = int(reply_content[protocol.TRAINING]["num-examples"])
+            training = reply_content.metric_records[protocol.TRAINING]
+            examples = protocol.whole(training["num-examples"])
             outcome.updates.append(Update(hospital, update, examples))
             outcome.contributors.append(hospital)
             outcome.train_examples += examples
@@ -329,13 +330,13 @@ class FederatedRun:
         for node, reply in result.replies.items():
             hospital, error = self._identify(node, reply)
             if hospital and not error:
-                evaluations[hospital] = protocol.from_array_record(
-                    reply.content[protocol.EVALUATION]
+                evaluations[hospital] = protocol.arrays_in(
+                    reply.content, protocol.EVALUATION
                 )
         return evaluations
 
     def _local_baselines(self) -> None:
-        """Each hospital trains alone with the same epochs; results to baselines.json."""
+        """Each hospital trains alone for as many epochs; into baselines.json."""
         nodes = self._active_nodes()
         epochs = self.federation.rounds * self.federation.local_epochs
         orders = self._orders(protocol.LOCAL_BASELINE, epochs=epochs)
@@ -357,7 +358,7 @@ class FederatedRun:
         for node, reply in result.replies.items():
             hospital, error = self._identify(node, reply)
             if hospital and not error:
-                counts = protocol.from_array_record(reply.content[protocol.EVALUATION])
+                counts = protocol.arrays_in(reply.content, protocol.EVALUATION)
                 local[hospital] = self.task.metrics(counts)
         write_baselines(self.run_dir, {"local": local})
 

@@ -18,6 +18,7 @@ from flwr.serverapp import Grid, ServerApp
 from fedcluster.app.rounds import FederatedRun
 from fedcluster.federation.load import load_federation
 from fedcluster.federation.model import Federation
+from fedcluster.report.html import write_report
 from fedcluster.report.summary import build_summary, write_summary
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,24 @@ def drive(
             run_dir, federation, status="failed", error=str(error), started_at=started
         )
         write_summary(run_dir, summary)
+        _write_report(run_dir)
         raise
     summary = build_summary(run_dir, federation, status="completed", started_at=started)
     write_summary(run_dir, summary)
+    _write_report(run_dir)
+
+
+def _write_report(run_dir: Path) -> None:
+    """Write report.html; a report that cannot be drawn never fails the run."""
+    try:
+        write_report(run_dir)
+    except Exception as error:  # the run's own outcome matters more
+        log.warning(
+            "run %s: report.html not written (%s); retry with `fedcluster report %s`",
+            run_dir.name,
+            error,
+            run_dir.name,
+        )
 
 
 def build_server_app(

@@ -16,7 +16,7 @@ from fedcluster.errors import SiteDataError
 
 
 def check_command(file: Path = FEDERATION_OPTION) -> None:
-    """Check FILE and each hospital's data; exit 3 if any hospital's data is unusable."""
+    """Check FILE and every hospital's data; exit 3 if any data is unusable."""
     from fedcluster.federation.load import load_federation
     from fedcluster.tasks.registry import task_from_settings
 

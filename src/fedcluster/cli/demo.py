@@ -16,7 +16,9 @@ def demo_command(
         Path("runs"), "--runs-dir", help="Where the run folder is written."
     ),
     folder: Path = typer.Option(
-        Path("demo"), "--folder", help="Where the hospitals' CSVs and federation.toml go."
+        Path("demo"),
+        "--folder",
+        help="Where the hospitals' CSVs and federation.toml go.",
     ),
 ) -> None:
     """Write the four demo hospitals' data and train on it in simulation."""

@@ -42,7 +42,9 @@ class RunProgress:
 
     def __enter__(self) -> RunProgress:
         self._live = Live(
-            self._render([]), console=self.console, refresh_per_second=4,
+            self._render([]),
+            console=self.console,
+            refresh_per_second=4,
             transient=False,
         )
         self._live.__enter__()

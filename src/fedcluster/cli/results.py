@@ -45,7 +45,8 @@ def print_results(summary: dict[str, Any], console: Console) -> None:
     losers = [
         name
         for name, entry in results.items()
-        if name != "pooled" and (entry.get("gain") or {}).get("auc") is not None
+        if name != "pooled"
+        and (entry.get("gain") or {}).get("auc") is not None
         and entry["gain"]["auc"] < 0
     ]
     if losers:

@@ -21,7 +21,9 @@ def runs_command(ctx: typer.Context, runs_dir: Path = RUNS_DIR_OPTION) -> None:
         return
     from fedcluster.report.store import read_metrics, read_summary
 
-    folders = sorted(p for p in runs_dir.iterdir() if p.is_dir()) if runs_dir.is_dir() else []
+    folders = (
+        sorted(p for p in runs_dir.iterdir() if p.is_dir()) if runs_dir.is_dir() else []
+    )
     if not folders:
         console.print(f"no runs in {runs_dir}; start one with `fedcluster demo`")
         return
@@ -32,11 +34,15 @@ def runs_command(ctx: typer.Context, runs_dir: Path = RUNS_DIR_OPTION) -> None:
         summary = read_summary(folder)
         if summary is None:
             done = max((m["round"] for m in read_metrics(folder)), default=0)
-            table.add_row(folder.name, "[yellow]unfinished[/]", "-", "-", str(done), "-")
+            table.add_row(
+                folder.name, "[yellow]unfinished[/]", "-", "-", str(done), "-"
+            )
             continue
         status = summary.get("status", "?")
         colour = "green" if status == "completed" else "red"
-        auc = summary.get("results", {}).get("pooled", {}).get("federated", {}).get("auc")
+        auc = (
+            summary.get("results", {}).get("pooled", {}).get("federated", {}).get("auc")
+        )
         table.add_row(
             folder.name,
             f"[{colour}]{status}[/]",

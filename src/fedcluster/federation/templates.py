@@ -20,7 +20,7 @@ def _missing_codes_toml() -> str:
 
 def starter_federation(name: str = "my-federation") -> str:
     """A commented federation file to edit, for the demo's four hospitals."""
-    return f'''# fedcluster federation file. Every command takes it: fedcluster run -f FILE.
+    return f'''# A fedcluster federation file: every command takes it with -f FILE.
 # Paths are relative to this file's folder.
 
 name = "{name}"

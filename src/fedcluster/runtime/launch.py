@@ -40,5 +40,5 @@ def execute(federation: Federation, run_dir: Path, *, resume: bool = False) -> A
         return run_simulation(federation, run_dir)
     raise RunError(
         f"runtime {federation.runtime!r} cannot run from here yet; "
-        "use runtime = \"simulation\""
+        'use runtime = "simulation"'
     )

@@ -246,7 +246,7 @@ def _stratified_test_mask(
     test = np.zeros(len(labels), dtype=bool)
     for value in (0.0, 1.0):
         rows = np.flatnonzero(labels == value)
-        take = int(round(len(rows) * fraction))
+        take = round(len(rows) * fraction)
         if len(rows) >= 2:
             take = min(max(take, 1), len(rows) - 1)
         test[rng.choice(rows, size=take, replace=False)] = True
