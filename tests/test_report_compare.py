@@ -121,8 +121,32 @@ def test_the_compare_command_writes_one_page_where_it_was_asked(
 def test_comparing_a_single_run_is_refused_with_a_hint(tmp_path: Path) -> None:
     make_run(tmp_path)
 
-    with pytest.raises(RunError, match="at least two runs"):
-        compare_command(["20261203-164000-heart-demo"], tmp_path, None)
+    result = CliRunner().invoke(
+        cli(), ["compare", "20261203-164000", "--runs-dir", str(tmp_path)]
+    )
+
+    assert result.exit_code != 0
+    assert isinstance(result.exception, RunError)
+    assert "at least two runs" in str(result.exception)
+
+
+def test_runs_compare_uses_the_runs_folder_given_to_runs(tmp_path: Path) -> None:
+    two_runs(tmp_path)
+    output = tmp_path / "c.html"
+    fedcluster = Path(sys.executable).with_name("fedcluster")
+
+    command = ["runs", "--runs-dir", str(tmp_path), "compare", "-o", str(output)]
+
+    finished = subprocess.run(
+        [str(fedcluster), *command, "20261203-16", "20261203-17"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert "comparison written to" in finished.stdout
+    assert "Comparing 2 runs" in output.read_text()
 
 
 def test_an_unknown_run_id_names_the_runs_folder_and_how_to_list_runs(

@@ -200,3 +200,23 @@ def test_reading_a_run_folder_that_does_not_exist_is_a_one_line_error(
 ) -> None:
     with pytest.raises(RunError, match="does not exist"):
         read_run(tmp_path / "20260101-000000-nothing")
+
+
+def test_a_hospital_federation_left_unchanged_shows_no_coloured_gain(
+    tmp_path: Path,
+) -> None:
+    run_dir = make_run(tmp_path)
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    hungary = summary["results"]["Hungary"]
+    hungary["federated"]["auc"] = hungary["local"]["auc"]
+    hungary["gain"]["auc"] = 1e-12
+    summary_path.write_text(json.dumps(summary))
+
+    page = report_of(run_dir)
+
+    assert "same as local" in page
+    assert (
+        '<td>Hungary</td><td class="num">0.820</td><td class="num">0.820</td>'
+        '<td class="num">0.900</td><td class="num">0.000</td>' in page
+    )

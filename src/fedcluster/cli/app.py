@@ -46,13 +46,15 @@ def _options(
 
 
 def _register() -> None:
-    from fedcluster.cli import check, demo, init, run, runs
+    from fedcluster.cli import check, compare, demo, init, report, run, runs
 
     app.command("init")(init.init_command)
     app.command("check")(check.check_command)
     app.command("run")(run.run_command)
     app.command("demo")(demo.demo_command)
     app.add_typer(runs.app, name="runs")
+    app.command("report")(report.report_command)
+    runs.app.command("compare")(compare.compare_command)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ console = Console()
 
 
 def compare_command(
+    ctx: typer.Context,
     run_ids: Annotated[
         list[str],
         typer.Argument(
@@ -26,18 +27,24 @@ def compare_command(
         ),
     ],
     runs_dir: Annotated[
-        Path, typer.Option("--runs-dir", help="The folder that holds the runs.")
-    ] = Path("runs"),
+        Path | None,
+        typer.Option(
+            "--runs-dir", help="The folder that holds the runs (default: runs)."
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
             "--output",
             "-o",
-            help="Where to write the page [default: RUNS_DIR/compare-<time>.html].",
+            help="Where to write the page (default: RUNS_DIR/compare-TIME.html).",
         ),
     ] = None,
 ) -> None:
-    """Write one page comparing runs: AUC per round, per hospital, cost."""
+    """Write one page comparing runs: AUC per round, per hospital, cost.
+
+    Name each run by its id, an unambiguous start of one, or its folder.
+    """
     from fedcluster.report.compare import write_comparison
     from fedcluster.report.store import find_run
 
@@ -45,6 +52,10 @@ def compare_command(
         raise RunError(
             "compare needs at least two runs; list them with `fedcluster runs`"
         )
+    # `fedcluster runs --runs-dir X compare A B` names the folder on the group.
+    if runs_dir is None:
+        group = ctx.parent.params if ctx.parent else {}
+        runs_dir = Path(group.get("runs_dir") or "runs")
     run_dirs = [find_run(runs_dir, run_id) for run_id in run_ids]
     if output is None:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

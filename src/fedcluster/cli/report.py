@@ -24,7 +24,10 @@ def report_command(
         Path, typer.Option("--runs-dir", help="The folder that holds the runs.")
     ] = Path("runs"),
 ) -> None:
-    """Write runs/<id>/report.html: one page that opens with no network."""
+    """Write runs/<id>/report.html: one page that opens with no network.
+
+    RUN_ID is a run id, an unambiguous start of one, or a run folder.
+    """
     from fedcluster.report.html import write_report
     from fedcluster.report.store import find_run
 

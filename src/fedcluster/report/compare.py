@@ -25,6 +25,7 @@ from fedcluster.report.page import (
     document,
     figure,
     gain_markup,
+    gain_note,
     human_bytes,
     human_seconds,
     legend,
@@ -40,15 +41,12 @@ from fedcluster.report.run_view import (
     read_run,
 )
 from fedcluster.report.svg import (
-    GAIN_COLOUR,
-    LOSS_COLOUR,
     Bar,
     Series,
     bar_groups,
     colour,
     esc,
     line_chart,
-    signed,
 )
 
 logger = logging.getLogger(__name__)
@@ -178,8 +176,7 @@ def _hospitals(runs: list[RunView], letters: list[str]) -> str:
             )
             if federated is None:
                 continue
-            note = "" if gain is None else f"{signed(gain)} vs local"
-            note_colour = LOSS_COLOUR if (gain or 0) < 0 else GAIN_COLOUR
+            note, note_colour = gain_note(gain)
             bars.append(Bar(letter, federated, colour(index), note, note_colour))
             values.append(federated)
         rows.append(row)

@@ -28,6 +28,7 @@ from fedcluster.report.page import (
     facts,
     figure,
     gain_markup,
+    gain_note,
     human_seconds,
     legend,
     number,
@@ -43,8 +44,6 @@ from fedcluster.report.run_view import (
     read_run,
 )
 from fedcluster.report.svg import (
-    GAIN_COLOUR,
-    LOSS_COLOUR,
     POOLED_COLOUR,
     Bar,
     Series,
@@ -52,7 +51,6 @@ from fedcluster.report.svg import (
     colour,
     esc,
     line_chart,
-    signed,
     stacked_rows,
 )
 
@@ -258,8 +256,7 @@ def _outcome(run: RunView) -> str:
         if local is not None:
             bars.append(Bar("local only", local, LOCAL_COLOUR))
         if federated is not None:
-            note = "" if auc_gain is None else f"{signed(auc_gain)} vs local"
-            note_colour = LOSS_COLOUR if (auc_gain or 0) < 0 else GAIN_COLOUR
+            note, note_colour = gain_note(auc_gain)
             bars.append(
                 Bar("federated", federated, FEDERATED_COLOUR, note, note_colour)
             )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from fedcluster.report.svg import esc
+from fedcluster.report.svg import GAIN_COLOUR, LOSS_COLOUR, MUTED, esc, signed
 
 # Chart widths in CSS pixels: the text inside a chart keeps its size when the
 # chart is drawn at the width of the column it sits in.
@@ -142,8 +142,19 @@ def gain_markup(gain: float | None, digits: int = 3) -> str:
     """A gain in green with a plus sign, or a loss in red with a minus sign."""
     if gain is None:
         return '<span class="muted">n/a</span>'
+    if round(gain, digits) == 0:
+        return signed(gain, digits)
     kind = "loss" if gain < 0 else "gain"
-    return f'<span class="{kind}">{gain:+.{digits}f}</span>'
+    return f'<span class="{kind}">{signed(gain, digits)}</span>'
+
+
+def gain_note(gain: float | None) -> tuple[str, str]:
+    """What a federated bar says about its gain over local, and in which colour."""
+    if gain is None:
+        return "", MUTED
+    if round(gain, 3) == 0:
+        return "same as local", MUTED
+    return f"{signed(gain)} vs local", LOSS_COLOUR if gain < 0 else GAIN_COLOUR
 
 
 def number(value: float | None, digits: int = 3) -> str:

@@ -15,17 +15,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # Colours that stay distinct for most colour-blind readers (Tableau 10).
+# Red and green come last: the report keeps them for losses and gains.
 PALETTE = (
     "#4e79a7",
     "#f28e2b",
-    "#e15759",
     "#76b7b2",
-    "#59a14f",
-    "#edc948",
     "#b07aa1",
-    "#ff9da7",
+    "#edc948",
     "#9c755f",
+    "#ff9da7",
     "#bab0ac",
+    "#e15759",
+    "#59a14f",
 )
 POOLED_COLOUR = "#1f2328"
 GAIN_COLOUR = "#1a7f37"
@@ -45,7 +46,9 @@ def colour(index: int) -> str:
 
 
 def signed(value: float, digits: int = 3) -> str:
-    """A gain with its sign always written: +0.094, -0.040."""
+    """A gain with its sign always written (+0.094, -0.040); zero has none."""
+    if round(value, digits) == 0:
+        return f"{0:.{digits}f}"
     return f"{value:+.{digits}f}"
 
 
