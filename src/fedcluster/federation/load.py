@@ -68,9 +68,11 @@ def parse_federation(text: str, path: Path) -> Federation:
 
 
 def _resolve_paths(document: dict[str, Any], base: Path) -> None:
-    for key in ("runs_dir", "state_dir"):
-        if isinstance(document.get(key), str):
-            document[key] = str(base / document[key])
+    # The defaults too: runs and state live beside the file, not in the cwd.
+    for key, default in (("runs_dir", "runs"), ("state_dir", ".fedcluster")):
+        value = document.get(key, default)
+        if isinstance(value, str):
+            document[key] = str(base / value)
     hospitals = document.get("hospital")
     if isinstance(hospitals, list):
         for hospital in hospitals:

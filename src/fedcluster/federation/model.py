@@ -87,7 +87,7 @@ class Federation(Strict):
 
     name: Annotated[str, Field(min_length=1)]
     runtime: Runtime = "simulation"
-    rounds: Annotated[int, Field(ge=1, le=10_000)] = 30
+    rounds: Annotated[int, Field(ge=1, le=10_000)] = 20
     local_epochs: Annotated[int, Field(ge=1, le=1_000)] = 1
     min_hospitals: Annotated[int, Field(ge=1)] = 2
     seed: int = 0
