@@ -60,8 +60,8 @@ REPORT_NAME = "report.html"
 LOCAL_COLOUR = "#9aa5b1"
 FEDERATED_COLOUR = "#2f6db5"
 CENTRALIZED_COLOUR = "#8a63b8"
-POSITIVE_COLOUR = "#d1495b"
-NEGATIVE_COLOUR = "#3b8ea5"
+POSITIVE_COLOUR = "#e0913a"
+NEGATIVE_COLOUR = "#5b7fa6"
 
 
 def write_report(run_dir: Path) -> Path:
