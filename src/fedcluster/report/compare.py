@@ -16,6 +16,7 @@ import string
 from dataclasses import replace
 from pathlib import Path
 
+from fedcluster.report.bars import Bar, bar_groups
 from fedcluster.report.page import (
     FULL_WIDTH,
     HALF_WIDTH,
@@ -41,9 +42,7 @@ from fedcluster.report.run_view import (
     read_run,
 )
 from fedcluster.report.svg import (
-    Bar,
     Series,
-    bar_groups,
     colour,
     esc,
     line_chart,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import fedcluster
 from fedcluster.report import traffic
+from fedcluster.report.bars import Bar, bar_groups, stacked_rows
 from fedcluster.report.page import (
     FULL_WIDTH,
     HALF_WIDTH,
@@ -45,13 +46,10 @@ from fedcluster.report.run_view import (
 )
 from fedcluster.report.svg import (
     POOLED_COLOUR,
-    Bar,
     Series,
-    bar_groups,
     colour,
     esc,
     line_chart,
-    stacked_rows,
 )
 
 logger = logging.getLogger(__name__)

@@ -8,6 +8,7 @@ network, and a table sums the traffic per hospital.
 
 from __future__ import annotations
 
+from fedcluster.report.bars import round_columns
 from fedcluster.report.page import (
     FULL_WIDTH,
     HALF_WIDTH,
@@ -25,7 +26,6 @@ from fedcluster.report.svg import (
     Cell,
     esc,
     grid,
-    round_columns,
 )
 
 NOT_ASKED = "#e5e9ee"
