@@ -65,7 +65,7 @@ def main() -> None:
     except FedclusterError as error:
         if _state["debug"]:
             raise
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("aborted")

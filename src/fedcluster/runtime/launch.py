@@ -11,9 +11,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from fedcluster.errors import RunError
+from fedcluster.errors import FedclusterError, RunError
 from fedcluster.federation.model import Federation
 from fedcluster.report import store
+from fedcluster.report.summary import build_summary, write_summary
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,23 @@ def prepare_run(federation: Federation, runs_dir: Path | None = None) -> Path:
 
 
 def execute(federation: Federation, run_dir: Path, *, resume: bool = False) -> Any:
-    """Run `federation` into `run_dir` on its runtime; return the summary."""
+    """Run `federation` into `run_dir` on its runtime; return the summary.
+
+    A run that fails before its ServerApp could record anything still gets a
+    summary saying why, so `fedcluster runs` never shows it as unfinished.
+    """
+    try:
+        return _dispatch(federation, run_dir, resume=resume)
+    except FedclusterError as error:
+        if store.read_summary(run_dir) is None:
+            summary = build_summary(
+                run_dir, federation, status="failed", error=str(error)
+            )
+            write_summary(run_dir, summary)
+        raise
+
+
+def _dispatch(federation: Federation, run_dir: Path, *, resume: bool) -> Any:
     if federation.runtime == "simulation":
         if resume:
             raise RunError(
