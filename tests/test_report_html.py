@@ -220,3 +220,20 @@ def test_a_hospital_federation_left_unchanged_shows_no_coloured_gain(
         '<td>Hungary</td><td class="num">0.820</td><td class="num">0.820</td>'
         '<td class="num">0.900</td><td class="num">0.000</td>' in page
     )
+
+
+def test_a_hospital_left_out_of_the_run_says_why_beside_its_name(
+    tmp_path: Path,
+) -> None:
+    run_dir = make_run(tmp_path)
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["hospitals"]["Switzerland"]["excluded"] = "column 'age' is missing"
+    summary_path.write_text(json.dumps(summary))
+
+    page = report_of(run_dir)
+
+    assert (
+        '<td>Switzerland <span class="loss">excluded: column &#x27;age&#x27; '
+        "is missing</span></td>" in page
+    )

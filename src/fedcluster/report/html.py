@@ -136,32 +136,56 @@ def _at_a_glance(run: RunView) -> str:
     seconds = as_dict(summary.get("seconds"))
     tiles = facts(
         [
-            ("Federation", summary.get("federation") or "n/a"),
+            ("Federation", _value(run, "federation")),
             ("Hospitals", len(run.hospitals)),
-            ("Runtime", summary.get("runtime") or "n/a"),
-            (
-                "Task and model",
-                f"{summary.get('task', 'n/a')} / {summary.get('model', 'n/a')}",
-            ),
+            ("Runtime", _value(run, "runtime")),
+            ("Task and model", f"{_value(run, 'task')} / {_value(run, 'model')}"),
             ("Strategy", strategy),
             ("Rounds trained", rounds),
-            ("Local epochs", summary.get("local_epochs", "n/a")),
-            ("Minimum hospitals", summary.get("min_hospitals", "n/a")),
-            ("Seed", summary.get("seed", "n/a")),
+            ("Local epochs", _value(run, "local_epochs")),
+            ("Minimum hospitals", _value(run, "min_hospitals")),
+            ("Seed", _value(run, "seed")),
             ("Wall time", human_seconds(as_float(seconds.get("total")))),
             ("Per round", human_seconds(as_float(seconds.get("per_round")))),
         ]
     )
+    versions = as_dict(summary.get("versions"))
+    version_line = (
+        '<p class="muted">Versions: '
+        + esc(", ".join(f"{k} {v}" for k, v in versions.items()))
+        + "</p>"
+        if versions
+        else ""
+    )
+    return section(
+        "The federation at a glance",
+        "Counts are aggregates each hospital reported; no patient row left a site.",
+        tiles,
+        _hospitals_block(run),
+        version_line,
+    )
 
-    hospitals = as_dict(summary.get("hospitals"))
+
+def _value(run: RunView, key: str) -> object:
+    value = run.summary.get(key)
+    return "n/a" if value is None or value == "" else value
+
+
+def _hospitals_block(run: RunView) -> str:
+    """Patients per hospital as a table and as bars split by label."""
+    hospitals = as_dict(run.summary.get("hospitals"))
     rows, balance = [], []
     for name in run.hospitals:
         info = as_dict(hospitals.get(name))
         patients = as_int(info.get("rows"))
         rate = as_float(info.get("positive_rate"))
+        excluded = info.get("excluded")
+        shown = esc(name)
+        if excluded:
+            shown += f' <span class="loss">excluded: {esc(excluded)}</span>'
         rows.append(
             [
-                esc(name),
+                shown,
                 _count(patients),
                 _count(as_int(info.get("train"))),
                 _count(as_int(info.get("test"))),
@@ -198,20 +222,8 @@ def _at_a_glance(run: RunView) -> str:
         if balance
         else ""
     )
-    versions = as_dict(summary.get("versions"))
-    version_line = (
-        '<p class="muted">Versions: '
-        + esc(", ".join(f"{k} {v}" for k, v in versions.items()))
-        + "</p>"
-        if versions
-        else ""
-    )
-    return section(
-        "The federation at a glance",
-        "Counts are aggregates each hospital reported; no patient row left a site.",
-        tiles,
-        f'<div class="two"><div>{hospital_table}</div><div>{balance_chart}</div></div>',
-        version_line,
+    return (
+        f'<div class="two"><div>{hospital_table}</div><div>{balance_chart}</div></div>'
     )
 
 
