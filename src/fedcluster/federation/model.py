@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from fedcluster.federation.kubernetes import HospitalKubernetes, KubernetesSettings
 from fedcluster.federation.local import LocalSettings
+from fedcluster.federation.simulation import SimulationSettings
+from fedcluster.federation.traffic import TrafficSettings
 
 Runtime = Literal["simulation", "local", "kubernetes"]
 
@@ -102,7 +104,11 @@ class Federation(Strict):
     strategy: StrategySettings = FedAvgSettings(name="fedavg")
     local: LocalSettings = LocalSettings()
     kubernetes: KubernetesSettings | None = None
-    hospitals: Annotated[list[Hospital], Field(alias="hospital", min_length=1)]
+    traffic: TrafficSettings = TrafficSettings()
+    # Hospitals split from one table; the [[hospital]] list is then filled in
+    # by `fedcluster.federation.simulated` when the file is loaded.
+    simulation: SimulationSettings | None = None
+    hospitals: Annotated[list[Hospital], Field(alias="hospital")] = []
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -115,6 +121,21 @@ class Federation(Strict):
 
     @model_validator(mode="after")
     def _hospitals_are_distinct_and_enough(self) -> Federation:
+        if not self.hospitals and self.simulation is None:
+            raise ValueError(
+                "no hospitals: add one [[hospital]] table per hospital, or a "
+                "[simulation] table that splits one file into hospitals"
+            )
+        if self.hospitals and self.simulation is not None:
+            raise ValueError(
+                "[simulation] makes the hospitals from one file; remove the "
+                "[[hospital]] tables or the [simulation] table"
+            )
+        # Split hospitals are listed when the file is loaded; a natural split
+        # only knows how many once it has read the table.
+        listed = len(self.hospitals)
+        if self.simulation is not None:
+            listed = self.simulation.hospitals or self.min_hospitals
         seen: set[str] = set()
         for hospital in self.hospitals:
             if hospital.slug in seen:
@@ -123,10 +144,10 @@ class Federation(Strict):
                     "give every [[hospital]] its own name"
                 )
             seen.add(hospital.slug)
-        if self.min_hospitals > len(self.hospitals):
+        if self.min_hospitals > listed:
             raise ValueError(
                 f"min_hospitals is {self.min_hospitals} but only "
-                f"{len(self.hospitals)} hospitals are listed; lower min_hospitals"
+                f"{listed} hospitals are listed; lower min_hospitals"
             )
         return self
 
