@@ -1,4 +1,4 @@
-"""Finding a task by name: `heart`, or a user's `package.module:Name`."""
+"""Finding a task by name: `heart`, `images`, or a user's `package.module:Name`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from fedcluster.errors import TaskError
 from fedcluster.tasks.base import Task
 
-BUILT_IN = ("heart",)
+BUILT_IN = ("heart", "images")
 
 
 def task_from_settings(settings: Mapping[str, Any]) -> Task[Any]:
@@ -41,6 +41,10 @@ def _factory(name: str) -> Any:
         from fedcluster.tasks.heart import HeartTask
 
         return HeartTask.from_params
+    if name == "images":
+        from fedcluster.tasks.images import ImagesTask
+
+        return ImagesTask.from_params
     if ":" not in name:
         raise TaskError(
             f"unknown task {name!r}; use one of {', '.join(BUILT_IN)} "
