@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from browser import Browser, chromium, find_chromium
+from fedcluster.report.compare import write_comparison
 from fedcluster.report.html import write_report
 from test_report_fixture import make_run
 
@@ -129,6 +130,26 @@ def test_a_failed_runs_report_still_draws_what_the_run_recorded(
 
     assert "quorum lost" in alert
     assert "AUC per round" in [chart["label"] for chart in charts]
+    assert_drawn(charts)
+    assert requests == []
+
+
+def test_a_comparison_page_draws_every_chart_and_fetches_nothing(
+    tmp_path: Path,
+) -> None:
+    runs_dir = tmp_path / "runs"
+    fedavg = make_run(runs_dir, run_id="20261203-164000-heart-demo")
+    fedprox = make_run(
+        runs_dir,
+        run_id="20261203-170000-heart-demo",
+        summary_changes={"strategy": "fedprox"},
+    )
+    page = write_comparison([fedavg, fedprox], tmp_path / "compare.html")
+
+    with chromium(tmp_path / "browser") as browser:
+        charts, requests = open_and_measure(browser, page, tmp_path / "compare.png")
+
+    assert len(charts) == 5
     assert_drawn(charts)
     assert requests == []
 

@@ -48,7 +48,9 @@ def bar_groups(
 ) -> str:
     """Horizontal bars grouped by row name, each bar with its value written."""
     names = [name for name, _ in groups]
-    left, right, top = label_width(names), 150, 8
+    # Room on the right for the value, and for a note where a bar has one.
+    has_notes = any(bar.note for _, bars in groups for bar in bars)
+    left, right, top = label_width(names), 150 if has_notes else 70, 8
     plot_w = width - left - right
     low, high = x_range
     group_h = [len(bars) * (bar_height + 3) + 14 for _, bars in groups]
@@ -59,7 +61,7 @@ def bar_groups(
         return left + (clipped - low) / (high - low) * plot_w
 
     parts = [svg_open(width, height, label)]
-    ticks = nice_ticks(low, high)
+    ticks = nice_ticks(low, high, count=max(2, min(5, plot_w // 60)))
     for tick in ticks:
         if low <= tick <= high:
             parts.append(
