@@ -16,6 +16,9 @@ from pydantic import ValidationError
 from fedcluster.errors import FederationFileError
 from fedcluster.federation.model import Federation
 
+# pydantic names the union member of [strategy] in its error locations.
+STRATEGY_NAMES = ("fedavg", "fedprox", "fedadam", "fedmedian", "fedtrimmedavg", "krum")
+
 _FIXES = {
     "missing": "add this key",
     "extra_forbidden": "remove it or check its spelling",
@@ -45,7 +48,15 @@ def load_federation(path: Path | str) -> Federation:
         ) from None
     except OSError as error:
         raise FederationFileError(f"{path}: cannot read it: {error}") from error
-    return parse_federation(text, path)
+    federation = parse_federation(text, path)
+
+    # A [simulation] table splits one file into hospitals, written once.
+    from fedcluster.federation.simulated import with_simulated_hospitals
+
+    try:
+        return with_simulated_hospitals(federation)
+    except FederationFileError as error:
+        raise FederationFileError(f"{path}: {error}") from error
 
 
 def parse_federation(text: str, path: Path) -> Federation:
@@ -78,6 +89,9 @@ def _resolve_paths(document: dict[str, Any], base: Path) -> None:
         for hospital in hospitals:
             if isinstance(hospital, dict) and isinstance(hospital.get("data"), str):
                 hospital["data"] = str(base / hospital["data"])
+    simulation = document.get("simulation")
+    if isinstance(simulation, dict) and isinstance(simulation.get("data"), str):
+        simulation["data"] = str(base / simulation["data"])
 
 
 def _describe(path: Path, document: dict[str, Any], error: ValidationError) -> str:
@@ -110,7 +124,7 @@ def _key_name(loc: tuple[int | str, ...], document: dict[str, Any]) -> str:
                 entry = document.get("hospital", [None] * (part + 1))[part]
                 if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                     named = f" (hospital {entry['name']!r})"
-        elif part in ("fedavg", "fedprox", "fedadam"):
+        elif part in STRATEGY_NAMES:
             # pydantic names the union member; the user wrote [strategy].
             continue
         else:

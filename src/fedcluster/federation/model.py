@@ -14,6 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from fedcluster.federation.kubernetes import HospitalKubernetes, KubernetesSettings
 from fedcluster.federation.local import LocalSettings
+from fedcluster.federation.options import (
+    AttackSettings,
+    DifferentialPrivacySettings,
+    FedMedianSettings,
+    FedTrimmedAvgSettings,
+    KrumSettings,
+    PersonalisationSettings,
+    SecureAggregationSettings,
+    check_options,
+)
 from fedcluster.federation.simulation import SimulationSettings
 from fedcluster.federation.traffic import TrafficSettings
 
@@ -79,7 +89,12 @@ class FedAdamSettings(Strict):
 
 
 StrategySettings = Annotated[
-    FedAvgSettings | FedProxSettings | FedAdamSettings,
+    FedAvgSettings
+    | FedProxSettings
+    | FedAdamSettings
+    | FedMedianSettings
+    | FedTrimmedAvgSettings
+    | KrumSettings,
     Field(discriminator="name"),
 ]
 
@@ -109,6 +124,11 @@ class Federation(Strict):
     # by `fedcluster.federation.simulated` when the file is loaded.
     simulation: SimulationSettings | None = None
     hospitals: Annotated[list[Hospital], Field(alias="hospital")] = []
+    # Privacy and robustness options (see `fedcluster.federation.options`).
+    privacy: DifferentialPrivacySettings | None = None
+    secure_aggregation: SecureAggregationSettings | None = None
+    personalisation: PersonalisationSettings | None = None
+    attack: AttackSettings | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -149,6 +169,11 @@ class Federation(Strict):
                 f"min_hospitals is {self.min_hospitals} but only "
                 f"{listed} hospitals are listed; lower min_hospitals"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _options_fit_together(self) -> Federation:
+        check_options(self)
         return self
 
     def hospital(self, name: str) -> Hospital:
