@@ -19,8 +19,8 @@ def fake_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fake
         script = folder / tool
         script.write_text(
             f"#!{sys.executable}\n"
-            "import runpy, sys\n"
-            f"sys.argv[0] = {tool!r}\n"
+            "import os, runpy\n"
+            f"os.environ['FAKE_TOOL_NAME'] = {tool!r}\n"
             f"runpy.run_path({str(HERE / 'fake_tool.py')!r}, run_name='__main__')\n"
         )
         script.chmod(0o755)

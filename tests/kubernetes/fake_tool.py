@@ -16,7 +16,7 @@ from pathlib import Path
 
 def main() -> int:
     folder = Path(os.environ["FAKE_TOOLS_DIR"])
-    call = [Path(sys.argv[0]).name, *sys.argv[1:]]
+    call = [os.environ["FAKE_TOOL_NAME"], *sys.argv[1:]]
     with (folder / "calls.jsonl").open("a") as log:
         log.write(json.dumps(call) + "\n")
     if "-f" in call and call[call.index("-f") + 1] == "-":
