@@ -21,6 +21,7 @@ from fedcluster.report.page import (
     FULL_WIDTH,
     HALF_WIDTH,
     auc_axis_start,
+    auc_range,
     badge,
     byte_unit,
     document,
@@ -148,7 +149,13 @@ def _curves(runs: list[RunView], letters: list[str]) -> str:
         series = [s for s in series if s.values]
         if series:
             caption = f"Pooled {shown} per round"
-            chart = line_chart(series, label=caption, y_name=shown, width=HALF_WIDTH)
+            chart = line_chart(
+                series,
+                label=caption,
+                y_name=shown,
+                y_range=auc_range(series) if metric == "auc" else None,
+                width=HALF_WIDTH,
+            )
             charts.append(figure(caption, chart))
     return section(
         "Convergence",

@@ -24,6 +24,7 @@ from fedcluster.report.page import (
     FULL_WIDTH,
     HALF_WIDTH,
     auc_axis_start,
+    auc_range,
     badge,
     document,
     facts,
@@ -340,7 +341,13 @@ def _curves(run: RunView) -> str:
         )
         series = [s for s in series if s.values]
         if series:
-            chart = line_chart(series, label=caption, y_name=shown, width=HALF_WIDTH)
+            chart = line_chart(
+                series,
+                label=caption,
+                y_name=shown,
+                y_range=auc_range(series) if metric == "auc" else None,
+                width=HALF_WIDTH,
+            )
             charts.append(figure(caption, chart))
     keys = [(name, colour(i)) for i, name in enumerate(names)]
     keys.append(("pooled", POOLED_COLOUR))

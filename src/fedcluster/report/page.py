@@ -11,7 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from fedcluster.report.svg import GAIN_COLOUR, LOSS_COLOUR, MUTED, esc, signed
+from fedcluster.report.svg import (
+    GAIN_COLOUR,
+    LOSS_COLOUR,
+    MUTED,
+    Series,
+    esc,
+    signed,
+)
 
 # Chart widths in CSS pixels: the text inside a chart keeps its size when the
 # chart is drawn at the width of the column it sits in.
@@ -44,8 +51,9 @@ figcaption { font-weight: 600; margin: 4px 0; }
 table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
 th, td { text-align: left; padding: 4px 10px 4px 0; vertical-align: top;
   border-bottom: 1px solid #eaeef2; overflow-wrap: anywhere; }
-th { color: var(--muted); font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { color: var(--muted); font-weight: 600; overflow-wrap: normal; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums;
+  white-space: nowrap; overflow-wrap: normal; }
 dl.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr));
   gap: 10px 18px; margin: 0 0 12px; }
 dl.facts div { border-left: 3px solid var(--line); padding-left: 8px; }
@@ -173,6 +181,11 @@ BYTE_UNITS = (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024), ("B", 1))
 def byte_unit(largest: float) -> tuple[str, int]:
     """The unit to draw byte counts in, so ticks read 10 KB, 20 KB, not 10240."""
     return next((u, s) for u, s in BYTE_UNITS if largest >= s or u == "B")
+
+
+def auc_range(series: Iterable[Series]) -> tuple[float, float]:
+    """The AUC axis of a line chart: from chance (or lower) to a perfect 1."""
+    return auc_axis_start(v for s in series for v in s.values.values()), 1.0
 
 
 def human_bytes(amount: float) -> str:

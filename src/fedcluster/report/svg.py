@@ -113,6 +113,8 @@ def line_chart(
     xs = sorted({x for s in series for x in s.values}) or [0, 1]
     ys = [y for s in series for y in s.values.values()] or [0.0, 1.0]
     low, high = y_range if y_range else (min(ys), max(ys))
+    if high - low < 1e-9:  # one value only: give it some room
+        low, high = low - 0.05 * (abs(low) or 1), high + 0.05 * (abs(high) or 1)
     y_ticks = nice_ticks(low, high)
     y_low, y_high = y_ticks[0], y_ticks[-1]
     x_low, x_high = xs[0], max(xs[-1], xs[0] + 1)
@@ -199,9 +201,18 @@ def grid(
     height = int(top + row_h * len(row_names) + 8)
     step = max(1, math.ceil(18 / size))
 
+    # Every `step`-th column is named, and the last one too: in place of the
+    # previous name when the two would overlap.
+    named = list(range(0, count, step))
+    if named[-1] != count - 1:
+        if (count - 1 - named[-1]) * size >= 18:
+            named.append(count - 1)
+        else:
+            named[-1] = count - 1
+
     parts = [svg_open(width, height, label)]
     for column, name in enumerate(column_names):
-        if column % step == 0 or column == count - 1:
+        if column in named:
             x = left + (column + 0.5) * size
             parts.append(
                 f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle" '
