@@ -41,3 +41,9 @@ class RunError(FedclusterError):
     """A federated run failed or cannot be found."""
 
     exit_code = 4
+
+
+class PrivacyBudgetError(FedclusterError):
+    """A run would take a hospital past its differential privacy budget."""
+
+    exit_code = 5

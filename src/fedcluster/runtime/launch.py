@@ -15,15 +15,22 @@ from fedcluster.errors import FedclusterError, RunError
 from fedcluster.federation.model import Federation
 from fedcluster.report import store
 from fedcluster.report.summary import build_summary, write_summary
+from fedcluster.security.ledger import book_run, check_budget, settle_run
 
 log = logging.getLogger(__name__)
 
 
 def prepare_run(federation: Federation, runs_dir: Path | None = None) -> Path:
-    """A new run folder holding a copy of the federation file."""
+    """A new run folder holding a copy of the federation file.
+
+    A run that would take a hospital past its privacy budget is refused here,
+    before any folder exists or any hospital trains.
+    """
+    check_budget(federation)
     run_dir = store.create_run_dir(runs_dir or federation.runs_dir, federation.name)
     if federation.source is not None:
         shutil.copyfile(federation.source, run_dir / store.FEDERATION_COPY)
+    book_run(federation, run_dir.name)
     log.info("run %s started in %s", run_dir.name, run_dir)
     return run_dir
 
@@ -34,6 +41,8 @@ def execute(federation: Federation, run_dir: Path, *, resume: bool = False) -> A
     A run that fails before its ServerApp could record anything still gets a
     summary saying why, so `fedcluster runs` never shows it as unfinished.
     """
+    if resume:
+        book_run(federation, run_dir.name)  # the rest of the plan, or refuse
     try:
         return _dispatch(federation, run_dir, resume=resume)
     except FedclusterError as error:
@@ -43,6 +52,8 @@ def execute(federation: Federation, run_dir: Path, *, resume: bool = False) -> A
             )
             write_summary(run_dir, summary)
         raise
+    finally:
+        settle_run(federation, run_dir)  # what the run really spent
 
 
 def _dispatch(federation: Federation, run_dir: Path, *, resume: bool) -> Any:
