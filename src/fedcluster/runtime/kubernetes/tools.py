@@ -98,6 +98,33 @@ class Tools:
         env: Mapping[str, str] | None = None,
         timeout: float = 120.0,
     ) -> str:
+        output = self._execute(
+            tool,
+            args,
+            stdin=stdin.encode() if stdin else None,
+            env=env,
+            timeout=timeout,
+        )
+        return output.decode("utf-8", errors="replace")
+
+    def run_bytes(
+        self, tool: str, args: Sequence[str], *, timeout: float = 300.0
+    ) -> bytes:
+        """Run and return raw output (an archive streamed by `kubectl exec`)."""
+        return self._execute(tool, args, stdin=None, env=None, timeout=timeout)
+
+    def context_args(self) -> list[str]:
+        return self._context()
+
+    def _execute(
+        self,
+        tool: str,
+        args: Sequence[str],
+        *,
+        stdin: bytes | None,
+        env: Mapping[str, str] | None,
+        timeout: float,
+    ) -> bytes:
         command = [find_tool(tool), *args]
         shown = " ".join([tool, *args])
         logger.debug("running %s", shown)
@@ -106,22 +133,20 @@ class Tools:
                 command,
                 input=stdin,
                 capture_output=True,
-                text=True,
                 timeout=timeout,
                 env={**os.environ, **env} if env else None,
                 check=False,
             )
         except subprocess.TimeoutExpired as error:
             raise ClusterError(
-                f"`{shown}` did not finish within {timeout:.0f} s; "
+                f"`{_short(shown)}` did not finish within {timeout:.0f} s; "
                 "check that the cluster is reachable"
             ) from error
         except OSError as error:
             raise ClusterError(f"cannot run {tool}: {error}") from error
         if done.returncode != 0:
-            raise ClusterError(
-                f"`{_short(shown)}` failed: {last_line(done.stderr or done.stdout)}"
-            )
+            said = (done.stderr or done.stdout).decode("utf-8", errors="replace")
+            raise ClusterError(f"`{_short(shown)}` failed: {last_line(said)}")
         return done.stdout
 
     def _context(self) -> list[str]:
