@@ -46,7 +46,7 @@ def _options(
 
 
 def _register() -> None:
-    from fedcluster.cli import check, compare, demo, init, report, run, runs
+    from fedcluster.cli import check, compare, demo, init, k8s, report, run, runs
 
     app.command("init")(init.init_command)
     app.command("check")(check.check_command)
@@ -55,6 +55,7 @@ def _register() -> None:
     app.add_typer(runs.app, name="runs")
     app.command("report")(report.report_command)
     runs.app.command("compare")(compare.compare_command)
+    app.add_typer(k8s.app, name="k8s")
 
 
 def main() -> None:
