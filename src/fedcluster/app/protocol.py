@@ -22,6 +22,11 @@ STATISTICS = "statistics"  # preprocessing statistics and a data profile
 ROUND = "round"  # evaluate the incoming global model, then train it
 EVALUATE = "evaluate"  # evaluate the final global model only
 LOCAL_BASELINE = "local-baseline"  # train alone, evaluate on own test set
+PERSONALISE = "personalise"  # fine-tune the final model locally, evaluate it
+# Secure aggregation (see `fedcluster.app.secure_aggregation`).
+SECURE_KEYS = "secure-keys"  # make key pairs, return the public halves
+SECURE_SHARES = "secure-shares"  # seal shares of the mask key for each other site
+SECURE_UNMASK = "secure-unmask"  # reveal the shares the server needs for the sum
 
 # Record keys.
 INSTRUCTIONS = "instructions"
@@ -32,6 +37,8 @@ SITE_STATISTICS = "site-statistics"
 UPDATED_MODEL = "updated-model"
 TRAINING = "training"  # reply metrics: num-examples, train-loss
 EVALUATION = "evaluation"  # reply: additive evaluation counts
+MASKED_UPDATE = "masked-update"  # reply: the update masked; only sums can be read
+SEALED_SHARES = "sealed-shares"  # reply: mask shares, each sealed for one site
 
 
 def to_array_record(arrays: Mapping[str, NDArray[Any]]) -> ArrayRecord:

@@ -21,9 +21,10 @@ from numpy.typing import NDArray
 from fedcluster.app import protocol
 from fedcluster.federation.model import (
     FedAdamSettings,
-    FedAvgSettings,
     FedProxSettings,
+    StrategySettings,
 )
+from fedcluster.federation.options import ROBUST_STRATEGIES
 
 Arrays = dict[str, NDArray[Any]]
 
@@ -35,14 +36,14 @@ class Update:
     hospital: str
     arrays: Arrays
     examples: int
+    # How many hospitals' updates this one adds up (a secure sum adds many).
+    hospitals: int = 1
 
 
 class Aggregator:
     """Wraps a Flower strategy: aggregate updates, save and restore its state."""
 
-    def __init__(
-        self, settings: FedAvgSettings | FedProxSettings | FedAdamSettings
-    ) -> None:
+    def __init__(self, settings: StrategySettings) -> None:
         self.settings = settings
         self.strategy = build_strategy(settings)
 
@@ -87,11 +88,13 @@ class Aggregator:
             setattr(self.strategy, name, {k: np.asarray(v) for k, v in value.items()})
 
 
-def build_strategy(
-    settings: FedAvgSettings | FedProxSettings | FedAdamSettings,
-) -> Strategy:
+def build_strategy(settings: StrategySettings) -> Strategy:
     # Node sampling is done by the round loop; these only aggregate.
     common: dict[str, Any] = {"min_available_nodes": 1, "min_train_nodes": 1}
+    if settings.name in ROBUST_STRATEGIES:
+        from fedcluster.app.robust import build_robust_strategy
+
+        return build_robust_strategy(settings, common)
     if isinstance(settings, FedProxSettings):
         return FedProx(proximal_mu=settings.proximal_mu, **common)
     if isinstance(settings, FedAdamSettings):
