@@ -10,7 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from fedcluster.federation.kubernetes import HospitalKubernetes, KubernetesSettings
 from fedcluster.federation.local import LocalSettings
@@ -123,7 +131,7 @@ class Federation(Strict):
     # Hospitals split from one table; the [[hospital]] list is then filled in
     # by `fedcluster.federation.simulated` when the file is loaded.
     simulation: SimulationSettings | None = None
-    hospitals: Annotated[list[Hospital], Field(alias="hospital")] = []
+    hospitals: Annotated[list[Hospital], Field(alias="hospital")]
     # Privacy and robustness options (see `fedcluster.federation.options`).
     privacy: DifferentialPrivacySettings | None = None
     secure_aggregation: SecureAggregationSettings | None = None
@@ -141,11 +149,6 @@ class Federation(Strict):
 
     @model_validator(mode="after")
     def _hospitals_are_distinct_and_enough(self) -> Federation:
-        if not self.hospitals and self.simulation is None:
-            raise ValueError(
-                "no hospitals: add one [[hospital]] table per hospital, or a "
-                "[simulation] table that splits one file into hospitals"
-            )
         if self.hospitals and self.simulation is not None:
             raise ValueError(
                 "[simulation] makes the hospitals from one file; remove the "
@@ -175,6 +178,31 @@ class Federation(Strict):
     def _options_fit_together(self) -> Federation:
         check_options(self)
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_hospital_tables_with_simulation(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and data.get("simulation") is not None
+            and "hospital" not in data
+            and "hospitals" not in data
+        ):
+            return {**data, "hospital": []}
+        return data
+
+    @field_validator("hospitals")
+    @classmethod
+    def _some_hospitals(
+        cls, hospitals: list[Hospital], info: ValidationInfo
+    ) -> list[Hospital]:
+        # A field check, so that the error names the `hospital` key.
+        if not hospitals and info.data.get("simulation") is None:
+            raise ValueError(
+                "no hospitals: add one [[hospital]] table per hospital, or a "
+                "[simulation] table that splits one file into hospitals"
+            )
+        return hospitals
 
     def hospital(self, name: str) -> Hospital:
         """The hospital called `name`; KeyError when there is none."""
