@@ -16,13 +16,45 @@ def init_command(
     ),
     name: str = typer.Option("my-federation", "--name", help="Federation name."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    task: str = typer.Option(
+        "heart", "--task", help="heart (clinical tables) or images (an image example)."
+    ),
+    images: Path | None = typer.Option(
+        None,
+        "--images",
+        help="images: an image folder or CIFAR-10 batches to split "
+        "(default: generated shapes).",
+    ),
+    partition: str = typer.Option(
+        "dirichlet", "--partition", help="images: iid or dirichlet."
+    ),
+    alpha: float = typer.Option(0.5, "--alpha", help="images: Dirichlet alpha."),
+    hospitals: int = typer.Option(3, "--hospitals", help="images: how many."),
 ) -> None:
-    """Write a commented federation.toml for four hospitals to edit."""
+    """Write a commented federation.toml to edit (images: with image folders)."""
     from fedcluster.federation.templates import starter_federation
 
     if output.exists() and not force:
         raise FedclusterError(
             f"{output} already exists; pass --force to overwrite it or -o another path"
+        )
+    if task == "images":
+        from fedcluster.cli.init_images import init_images
+
+        init_images(
+            output,
+            name=name,
+            images=images,
+            partition=partition,
+            alpha=alpha,
+            hospitals=hospitals,
+            force=force,
+        )
+        return
+    if task != "heart" or images is not None:
+        raise FedclusterError(
+            f"--task {task!r}{' with --images' if images else ''} is not an "
+            "example init writes; use --task heart, or --task images [--images DIR]"
         )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(starter_federation(name), encoding="utf-8")

@@ -51,7 +51,7 @@ class ImagesParams(BaseModel):
     resize: bool = True
     labels_file: str = "labels.csv"
     test_fraction: Annotated[float, Field(gt=0.0, lt=0.9)] = 0.25
-    learning_rate: Annotated[float, Field(gt=0.0)] = 0.02
+    learning_rate: Annotated[float, Field(gt=0.0)] = 0.05
     momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9
     batch_size: Annotated[int, Field(ge=1)] = 32
     weight_decay: Annotated[float, Field(ge=0.0)] = 1e-4
