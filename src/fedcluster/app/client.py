@@ -20,6 +20,7 @@ from flwr.app import Context, Message, MetricRecord
 from flwr.clientapp import ClientApp
 
 from fedcluster.app import protocol
+from fedcluster.app.traffic import compression_mod
 from fedcluster.errors import FedclusterError
 from fedcluster.tasks.base import Task
 from fedcluster.tasks.registry import task_from_settings
@@ -33,7 +34,8 @@ _site_cache: dict[tuple[Any, ...], Any] = {}
 
 def build_client_app(sites: Sequence[tuple[str, Path]] | None = None) -> ClientApp:
     """The ClientApp. `sites` maps simulation partition ids to hospitals."""
-    client_app = ClientApp()
+    # Compression stays the first mod, so that it is the last to touch a reply.
+    client_app = ClientApp(mods=[compression_mod])
 
     @client_app.query()
     def statistics(message: Message, context: Context) -> Message:

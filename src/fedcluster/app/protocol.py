@@ -17,6 +17,8 @@ import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
 from numpy.typing import NDArray
 
+from fedcluster.app.compression import decode_record
+
 # The action a message asks for, in its "instructions" config record.
 STATISTICS = "statistics"  # preprocessing statistics and a data profile
 ROUND = "round"  # evaluate the incoming global model, then train it
@@ -48,7 +50,9 @@ def to_array_record(arrays: Mapping[str, NDArray[Any]]) -> ArrayRecord:
 
 
 def from_array_record(record: ArrayRecord) -> dict[str, NDArray[Any]]:
-    return {key: array.numpy() for key, array in record.items()}
+    # Arrays may arrive compressed ([traffic] compression); each names its own
+    # encoding, so decoding needs no setting.
+    return decode_record(record)
 
 
 def arrays_in(content: RecordDict, key: str) -> dict[str, NDArray[Any]]:

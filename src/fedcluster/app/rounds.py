@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from fedcluster.app import protocol
 from fedcluster.app.checkpoint import Checkpoint, latest_checkpoint, save_checkpoint
+from fedcluster.app.compression import encode_exact, encode_model
 from fedcluster.app.exchange import exchange
 from fedcluster.app.strategies import Aggregator, Update
 from fedcluster.data.standardise import combine_statistics
@@ -233,8 +234,10 @@ class FederatedRun:
             **self.aggregator.client_config,
         )
         content = {
-            protocol.GLOBAL_MODEL: protocol.to_array_record(global_model),
-            protocol.GLOBAL_STATISTICS: protocol.to_array_record(self.statistics),
+            protocol.GLOBAL_MODEL: encode_model(global_model, self._compression),
+            protocol.GLOBAL_STATISTICS: encode_exact(
+                self.statistics, self._compression
+            ),
         }
         messages = [
             Message(
@@ -309,9 +312,11 @@ class FederatedRun:
                 RecordDict(
                     {
                         protocol.INSTRUCTIONS: orders,
-                        protocol.GLOBAL_MODEL: protocol.to_array_record(global_model),
-                        protocol.GLOBAL_STATISTICS: protocol.to_array_record(
-                            self.statistics
+                        protocol.GLOBAL_MODEL: encode_model(
+                            global_model, self._compression
+                        ),
+                        protocol.GLOBAL_STATISTICS: encode_exact(
+                            self.statistics, self._compression
                         ),
                     }
                 ),
@@ -366,8 +371,17 @@ class FederatedRun:
 
     def _orders(self, action: str, **values: Any) -> Any:
         return protocol.instructions(
-            action, seed=self.federation.seed, task=self.task_settings, **values
+            action,
+            seed=self.federation.seed,
+            task=self.task_settings,
+            compression=self._compression,
+            **values,
         )
+
+    @property
+    def _compression(self) -> str:
+        # How model arrays travel both ways; see fedcluster.app.compression.
+        return self.federation.traffic.compression
 
     def _identify(self, node: int, reply: Message) -> tuple[str | None, str | None]:
         """The hospital behind a reply, and the error it reported, if any."""
