@@ -28,10 +28,13 @@ def main() -> int:
     answers = json.loads(answers_path.read_text()) if answers_path.exists() else []
     for answer in answers:
         if all(token in call for token in answer["when"]):
-            text = answer["stdout"]
-            if answer["file"]:
-                text = Path(answer["file"]).read_text()
-            sys.stdout.write(text)
+            if answer.get("binary"):
+                sys.stdout.buffer.write(Path(answer["binary"]).read_bytes())
+            else:
+                text = answer["stdout"]
+                if answer["file"]:
+                    text = Path(answer["file"]).read_text()
+                sys.stdout.write(text)
             sys.stdout.flush()
             sys.stderr.write(answer["stderr"])
             if answer["linger"]:

@@ -73,26 +73,38 @@ def preflight_command(file: Path = FEDERATION_OPTION) -> None:
     plan = _plan(file)
     result = run_preflight(plan, _tools(plan))
 
-    table = Table(
-        title=f"Liqo {result.liqo.version} in cluster {result.liqo.cluster_id}"
-    )
-    for column in ("hospital", "cluster id", "peered", "healthy", "virtual node"):
-        table.add_column(column)
-    for column in ("Ready", "CPU", "memory", "problems"):
+    title = f"Liqo {result.liqo.version} in cluster {result.liqo.cluster_id}"
+    table = Table(title=title)
+    for column in (
+        "hospital",
+        "cluster id",
+        "peering",
+        "virtual node",
+        "CPU",
+        "memory",
+    ):
         table.add_column(column)
     for hospital in result.hospitals:
+        if not hospital.peered:
+            peering = "[red]not peered[/]"
+        else:
+            peering = "[green]healthy[/]" if hospital.healthy else "[red]unhealthy[/]"
+        node = "-"
+        if hospital.node:
+            ready = "[green]Ready[/]" if hospital.node_ready else "[red]NotReady[/]"
+            node = f"{hospital.node} {ready}"
         table.add_row(
             hospital.hospital,
             hospital.cluster_id,
-            _mark(hospital.peered),
-            _mark(hospital.healthy),
-            hospital.node or "-",
-            _mark(hospital.node_ready),
+            peering,
+            node,
             hospital.cpu or "-",
             hospital.memory or "-",
-            "; ".join(hospital.problems) or "[green]none[/]",
         )
     console.print(table)
+    for hospital in result.hospitals:
+        for problem in hospital.problems:
+            console.print(f"[red]{hospital.hospital}:[/] {problem}")
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     result.raise_unless_ready()
@@ -178,23 +190,24 @@ def status_command(
         )
     )
     table = Table()
-    for column in ("hospital", "cluster id", "pod", "phase", "Ready", "virtual node"):
-        table.add_column(column)
-    for column in ("own cluster", "Flower node", "detail"):
+    for column in ("hospital", "cluster id", "pod", "virtual node", "Ready", "Flower"):
         table.add_column(column)
     for hospital in status.hospitals:
+        node = hospital.node or "-"
+        if hospital.node and not hospital.on_own_cluster:
+            node = f"[red]{node}[/]"
         table.add_row(
             hospital.hospital,
             hospital.cluster_id,
-            hospital.pod or "-",
-            hospital.phase,
+            f"{hospital.pod or '-'} ({hospital.phase})",
+            node,
             _mark(hospital.ready),
-            hospital.node or "-",
-            _mark(hospital.on_own_cluster),
             hospital.flower,
-            hospital.detail,
         )
     console.print(table)
+    for hospital in status.hospitals:
+        if hospital.detail:
+            console.print(f"[yellow]{hospital.hospital}:[/] {hospital.detail}")
 
 
 @app.command("down")

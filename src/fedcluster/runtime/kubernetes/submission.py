@@ -154,16 +154,21 @@ def fetch_run(plan: ClusterPlan, tools: Tools, run_id: str, destination: Path) -
         ],
     )
     destination.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(archive)) as bundle:
-        members = []
-        for member in bundle.getmembers():
-            parts = Path(member.name).parts
-            if not parts or parts[0] != run_id or len(parts) == 1:
-                continue
-            member.name = str(Path(*parts[1:]))
-            members.append(member)
-        # The "data" filter refuses links, absolute paths and escapes.
-        bundle.extractall(destination, members=members, filter="data")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as bundle:
+            members = []
+            for member in bundle.getmembers():
+                parts = Path(member.name).parts
+                if not parts or parts[0] != run_id or len(parts) == 1:
+                    continue
+                member.name = str(Path(*parts[1:]))
+                members.append(member)
+            # The "data" filter refuses links, absolute paths and escapes.
+            bundle.extractall(destination, members=members, filter="data")
+    except tarfile.TarError as error:
+        raise ClusterError(
+            f"run {run_id}: the copy from the SuperLink pod is unusable ({error})"
+        ) from error
 
 
 def _forwarded_port(process: subprocess.Popen[str], timeout: float) -> int:
