@@ -16,6 +16,7 @@ from typing import Any
 
 from fedcluster.federation.model import Federation
 from fedcluster.report import store
+from fedcluster.report.egress import bytes_summary
 
 RESULT_KEYS = ("auc", "accuracy")
 
@@ -75,10 +76,7 @@ def build_summary(
         "security": security_settings(federation),
         "versions": versions(),
         "seconds": {"total": total, "per_round": per_round},
-        "bytes": {
-            "sent": sum(int(line.get("bytes_sent", 0)) for line in metrics),
-            "received": sum(int(line.get("bytes_received", 0)) for line in metrics),
-        },
+        "bytes": bytes_summary(metrics, federation.traffic),
     }
     if extra:
         summary.update(extra)
