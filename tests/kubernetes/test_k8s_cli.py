@@ -173,3 +173,26 @@ def test_status_shows_why_a_client_waits(tmp_path: Path, fake_tools: FakeTools) 
     assert "VA Long Beach: ContainerCreating: MountVolume.SetUp failed" in " ".join(
         done.stdout.split()
     )
+
+
+def test_init_kubernetes_then_render_gives_schema_valid_manifests(
+    tmp_path: Path,
+) -> None:
+    # Prepare
+    import kubernetes_validate
+    from test_k8s_schemas import KUBERNETES_VERSIONS
+
+    # Act
+    init = _fedcluster("init", "--kubernetes", "-o", "federation.toml", cwd=tmp_path)
+    render = _fedcluster("k8s", "render", "-o", "k8s", cwd=tmp_path)
+
+    # Assert
+    assert init.returncode == 0, init.stderr
+    assert render.returncode == 0, render.stderr
+    objects = kustomize(tmp_path / "k8s")
+    for version in KUBERNETES_VERSIONS:
+        for item in objects:
+            if item["kind"] != "NamespaceOffloading":
+                kubernetes_validate.validate(item, version, strict=True)
+    hospitals = [o for o in objects if o["metadata"]["name"].startswith("supernode-")]
+    assert len(hospitals) == 3

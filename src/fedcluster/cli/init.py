@@ -30,6 +30,11 @@ def init_command(
     ),
     alpha: float = typer.Option(0.5, "--alpha", help="images: Dirichlet alpha."),
     hospitals: int = typer.Option(3, "--hospitals", help="images: how many."),
+    kubernetes: bool = typer.Option(
+        False,
+        "--kubernetes",
+        help="Write the three-hospital example for clusters joined with Liqo.",
+    ),
 ) -> None:
     """Write a commented federation.toml to edit (images: with image folders)."""
     from fedcluster.federation.templates import starter_federation
@@ -38,6 +43,16 @@ def init_command(
         raise FedclusterError(
             f"{output} already exists; pass --force to overwrite it or -o another path"
         )
+    if kubernetes:
+        from fedcluster.runtime.kubernetes.example import kubernetes_example
+
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(kubernetes_example(name), encoding="utf-8")
+        console.print(
+            f"wrote {output}; set each hospital's cluster_id and data location, "
+            f"then run `fedcluster k8s preflight -f {output}`"
+        )
+        return
     if task == "images":
         from fedcluster.cli.init_images import init_images
 

@@ -7,6 +7,8 @@ the file doubles as their reference.
 
 from __future__ import annotations
 
+import json
+
 EXAMPLE_TOML = """\
 # A fedcluster federation for clusters joined with Liqo. Every command takes
 # it: fedcluster k8s render|preflight|up|status|down -f FILE, fedcluster run.
@@ -135,3 +137,9 @@ data_pvc = "heart-data"
 data_file = "tables/va-long-beach.csv"
 public_key = "keys/va-long-beach.pub"
 """
+
+
+def kubernetes_example(name: str = "heart-k8s") -> str:
+    """`EXAMPLE_TOML` with the federation called `name`."""
+    # A JSON string is a valid TOML basic string.
+    return EXAMPLE_TOML.replace('name = "heart-k8s"', f"name = {json.dumps(name)}", 1)
