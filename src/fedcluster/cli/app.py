@@ -46,7 +46,20 @@ def _options(
 
 
 def _register() -> None:
-    from fedcluster.cli import check, compare, demo, init, k8s, report, run, runs
+    from fedcluster.cli import (
+        check,
+        compare,
+        demo,
+        down,
+        init,
+        k8s,
+        provision,
+        report,
+        run,
+        runs,
+        status,
+        up,
+    )
 
     app.command("init")(init.init_command)
     app.command("check")(check.check_command)
@@ -56,6 +69,10 @@ def _register() -> None:
     app.command("report")(report.report_command)
     runs.app.command("compare")(compare.compare_command)
     app.add_typer(k8s.app, name="k8s")
+    app.command("provision")(provision.provision_command)
+    app.command("up")(up.up_command)
+    app.command("status")(status.status_command)
+    app.command("down")(down.down_command)
 
 
 def main() -> None:
