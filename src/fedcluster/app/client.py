@@ -20,6 +20,8 @@ from flwr.app import Context, Message, MetricRecord
 from flwr.clientapp import ClientApp
 
 from fedcluster.app import protocol
+from fedcluster.app.personalise import personalise_action
+from fedcluster.app.run_options import hospital_mods
 from fedcluster.app.traffic import compression_mod
 from fedcluster.errors import FedclusterError
 from fedcluster.tasks.base import Task
@@ -35,7 +37,13 @@ _site_cache: dict[tuple[Any, ...], Any] = {}
 def build_client_app(sites: Sequence[tuple[str, Path]] | None = None) -> ClientApp:
     """The ClientApp. `sites` maps simulation partition ids to hospitals."""
     # Compression stays the first mod, so that it is the last to touch a reply.
-    client_app = ClientApp(mods=[compression_mod])
+    # Then secure masking, DP and the test-only attack (see `run_options`).
+    client_app = ClientApp(
+        mods=[
+            compression_mod,
+            *hospital_mods(lambda context: resolve_site(context, sites)[0]),
+        ]
+    )
 
     @client_app.query()
     def statistics(message: Message, context: Context) -> Message:
@@ -186,6 +194,7 @@ _ACTIONS = {
     protocol.ROUND: _round,
     protocol.EVALUATE: _evaluate,
     protocol.LOCAL_BASELINE: _local_baseline,
+    protocol.PERSONALISE: personalise_action,
 }
 
 

@@ -33,7 +33,13 @@ from fedcluster.app import protocol
 from fedcluster.app.checkpoint import Checkpoint, latest_checkpoint, save_checkpoint
 from fedcluster.app.compression import encode_exact, encode_model
 from fedcluster.app.exchange import exchange
-from fedcluster.app.strategies import Aggregator, Update
+from fedcluster.app.personalise import personalise
+from fedcluster.app.run_options import (
+    build_aggregator,
+    round_orders,
+    secure_aggregation_for,
+)
+from fedcluster.app.strategies import Update
 from fedcluster.data.standardise import combine_statistics
 from fedcluster.errors import RunError
 from fedcluster.federation.model import Federation
@@ -85,7 +91,11 @@ class FederatedRun:
         self.poll_interval = poll_interval
         self.task_settings = federation.task.model_dump()
         self.task: Task[Any] = task_from_settings(self.task_settings)
-        self.aggregator = Aggregator(federation.strategy)
+        self.aggregator = build_aggregator(federation)
+        # With secure aggregation only the sum of the updates can be read.
+        self.secure = secure_aggregation_for(
+            federation, grid, identify=self._identify, poll_interval=poll_interval
+        )
         self.hospitals = {h.name: HospitalState(h.name) for h in federation.hospitals}
         self.node_hospital: dict[int, str] = {}
         self.statistics: Arrays = {}
@@ -137,6 +147,7 @@ class FederatedRun:
 
         final = self._evaluate_final(global_model)
         self._write_metrics(pending, final)
+        personalise(self, global_model)
         if self.site_baselines:
             self._local_baselines()
         self._save_model(global_model)
@@ -232,6 +243,12 @@ class FederatedRun:
                 "local-epochs": self.federation.local_epochs,
             },
             **self.aggregator.client_config,
+            **round_orders(self.federation),
+            **(
+                self.secure.round_orders(nodes, self.node_hospital)
+                if self.secure
+                else {}
+            ),
         )
         content = {
             protocol.GLOBAL_MODEL: encode_model(global_model, self._compression),
@@ -277,8 +294,12 @@ class FederatedRun:
             outcome.evaluations[hospital] = protocol.arrays_in(
                 reply_content, protocol.EVALUATION
             )
-            update = protocol.arrays_in(reply_content, protocol.UPDATED_MODEL)
-            problem = check_update(update, global_model)
+            update: Arrays | None = None
+            if self.secure is not None:
+                problem = self.secure.take(hospital, reply_content)
+            else:
+                update = protocol.arrays_in(reply_content, protocol.UPDATED_MODEL)
+                problem = check_update(update, global_model)
             if problem:
                 outcome.failures[hospital] = f"update rejected: {problem}"
                 log.warning(
@@ -290,10 +311,13 @@ class FederatedRun:
                 continue
             training = reply_content.metric_records[protocol.TRAINING]
             examples = protocol.whole(training["num-examples"])
-            outcome.updates.append(Update(hospital, update, examples))
+            if update is not None:
+                outcome.updates.append(Update(hospital, update, examples))
             outcome.contributors.append(hospital)
             outcome.train_examples += examples
 
+        if self.secure is not None:
+            outcome.updates = self.secure.unmask(server_round, global_model)
         if len(outcome.contributors) < self.federation.min_hospitals:
             reasons = "; ".join(f"{h}: {r}" for h, r in outcome.failures.items())
             raise RunError(

@@ -17,6 +17,7 @@ from typing import Any
 from fedcluster.federation.model import Federation
 from fedcluster.report import store
 from fedcluster.report.egress import bytes_summary
+from fedcluster.report.options_summary import add_options
 
 RESULT_KEYS = ("auc", "accuracy")
 
@@ -78,6 +79,8 @@ def build_summary(
         "seconds": {"total": total, "per_round": per_round},
         "bytes": bytes_summary(metrics, federation.traffic),
     }
+    # Differential privacy, secure and robust aggregation, personalisation.
+    add_options(summary, federation, metrics, baselines)
     if extra:
         summary.update(extra)
     return summary
