@@ -12,6 +12,7 @@ def print_results(summary: dict[str, Any], console: Console) -> None:
     """Per hospital and pooled: local-only, federated, centralized and the gain."""
     results = summary.get("results", {})
     has_central = any("centralized" in entry for entry in results.values())
+    has_personal = any("personalised" in entry for entry in results.values())
     table = Table(title="AUC on each hospital's own test set", title_justify="left")
     table.add_column("hospital")
     table.add_column("patients", justify="right")
@@ -20,6 +21,8 @@ def print_results(summary: dict[str, Any], console: Console) -> None:
     table.add_column("gain", justify="right")
     if has_central:
         table.add_column("centralized*", justify="right")
+    if has_personal:
+        table.add_column("personalised", justify="right")
     hospitals = summary.get("hospitals", {})
     for name, entry in results.items():
         label = "all test sets" if name == "pooled" else name
@@ -33,6 +36,8 @@ def print_results(summary: dict[str, Any], console: Console) -> None:
         ]
         if has_central:
             row.append(_auc(entry.get("centralized")))
+        if has_personal:
+            row.append(_auc(entry.get("personalised")))
         if name == "pooled":
             table.add_section()
         table.add_row(*row)
@@ -58,6 +63,11 @@ def print_results(summary: dict[str, Any], console: Console) -> None:
         console.print(
             "pooled 'local only' is the mean over hospitals of each one's own "
             "model scored on all test sets."
+        )
+    if has_personal:
+        console.print(
+            "personalised: the federated model fine-tuned at each hospital on its "
+            "own rows; pooled, each test set is scored by its own hospital's model."
         )
 
 
