@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,17 @@ def load_sites(federation: Federation, task: Task[Any]) -> list[Any]:
 def run_simulation(federation: Federation, run_dir: Path) -> dict[str, Any]:
     """Train the federation in simulation into `run_dir`; return the summary."""
     task = task_from_settings(federation.task.model_dump())
+    started = time.perf_counter()
     sites = load_sites(federation, task)
+    log.info("checked %d hospitals' data", len(sites))
 
     epochs = federation.rounds * federation.local_epochs
     write_baselines(
         run_dir, simulated_baselines(task, sites, epochs=epochs, seed=federation.seed)
     )
+    log.info("baselines done after %.1f s", time.perf_counter() - started)
     _run_flower(federation, run_dir)
+    log.info("simulation done after %.1f s", time.perf_counter() - started)
 
     summary = store.read_summary(run_dir)
     if summary is None:
