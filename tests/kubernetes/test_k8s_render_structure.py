@@ -406,3 +406,25 @@ def test_the_superlink_key_in_the_folder_is_readable_by_its_owner_only(
     # Assert
     assert mode == 0o600
     assert (folder / ".gitignore").read_text() == "tls/\n"
+
+
+def test_flower_reads_the_node_config_as_the_hospital_and_its_file(
+    three: tuple[Path, list[Obj]],
+) -> None:
+    # Prepare
+    from flwr.common.config import parse_config_args
+
+    _, objects = three
+    (va,) = [
+        d for d in _supernodes(objects) if "va-long-beach" in d["metadata"]["name"]
+    ]
+    args = _pod(va)["containers"][0]["args"]
+
+    # Act
+    config = parse_config_args([args[args.index("--node-config") + 1]])
+
+    # Assert
+    assert config == {
+        "hospital": "VA Long Beach",
+        "data-path": "/data/tables/va-long-beach.csv",
+    }
