@@ -7,9 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from k8s_helpers import example_text, kustomize
-
-from conftest import FakeTools
+from k8s_helpers import FakeTools, example_text, kustomize
 
 
 def _fedcluster(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

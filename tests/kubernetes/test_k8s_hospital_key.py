@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from k8s_helpers import example_text, write_federation
+from k8s_helpers import FakeTools, example_text, write_federation
 
-from conftest import FakeTools
 from fedcluster.runtime.kubernetes.keys import create_hospital_key
 from fedcluster.runtime.kubernetes.plan import cluster_plan
 from fedcluster.runtime.kubernetes.tools import ClusterError, Tools

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from k8s_helpers import example_text, write_federation
+from k8s_helpers import FakeTools, example_text, write_federation
 
-from conftest import FakeTools
 from fedcluster.runtime.kubernetes.plan import ClusterPlan, cluster_plan
 from fedcluster.runtime.kubernetes.preflight import NotReadyError, run_preflight
 from fedcluster.runtime.kubernetes.tools import Tools

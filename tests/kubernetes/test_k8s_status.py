@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from k8s_helpers import example_text, write_federation
+from k8s_helpers import FakeTools, example_text, write_federation
 
-from conftest import FakeTools
 from fedcluster.runtime.kubernetes.flower import flower_link, node_states, save_records
 from fedcluster.runtime.kubernetes.plan import ClusterPlan, cluster_plan
 from fedcluster.runtime.kubernetes.status import collect_status

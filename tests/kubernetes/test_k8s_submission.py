@@ -9,9 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from k8s_helpers import example_text, write_federation
+from k8s_helpers import FakeTools, example_text, write_federation
 
-from conftest import FakeTools
 from fedcluster.federation.model import Federation
 from fedcluster.runtime.kubernetes import names
 from fedcluster.runtime.kubernetes.plan import ClusterPlan, cluster_plan
