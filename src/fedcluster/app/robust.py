@@ -17,7 +17,12 @@ by examples), so a small hospital counts as much as a large one.
 
 With few hospitals the guarantees are thin: Krum's proof needs at least
 2f + 3 hospitals for f malicious ones, five for one; the demo's four make it
-a heuristic that still sets a far-off update aside. `check_options` refuses
+a heuristic that still sets a far-off update aside. With four hospitals and
+f = 1 each update is scored by its single nearest neighbour, so two honest
+hospitals that are each other's nearest tie, and plain Krum keeps whichever
+replied first: the global model then jumps between hospitals from round to
+round. `num_nodes_to_select = 3` (Multi-Krum, n - f) averages the three best
+and is the steadier choice there. `check_options` refuses
 settings that cannot work at all (a trimmed mean that trims nobody, Krum with
 too few hospitals to score).
 """
