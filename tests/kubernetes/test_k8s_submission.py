@@ -222,3 +222,77 @@ def test_run_on_kubernetes_hands_the_submitter_the_pod_paths_and_mirrors_the_run
     assert env["FLWR_HOME"].endswith(".fedcluster/kubernetes/flwr-home")
     assert (run_dir / "summary.json").read_text() == "{}"
     assert _running_port_forwards(fake_tools.folder) == []
+
+
+def test_the_default_submitter_runs_flwr_and_waits_for_the_end(
+    tmp_path: Path, fake_tools: FakeTools
+) -> None:
+    # Prepare
+    federation = _federation(tmp_path)
+    run_dir = tmp_path / "runs" / "20261203-110000-heart-k8s"
+    archive = tmp_path / "run.tar"
+    archive.write_bytes(_tar({f"{run_dir.name}/summary.json": b'{"status": "ok"}'}))
+    fake_tools.answer(
+        ["kubectl", "port-forward"],
+        stdout="Forwarding from 127.0.0.1:40126 -> 9093\n",
+        linger=60,
+    )
+    fake_tools.answer(["kubectl", "exec"], binary=archive)
+    fake_tools.answer(["flwr", "run"], stdout='{"success": true, "run-id": 42}')
+    fake_tools.answer(
+        ["flwr", "ls"],
+        stdout=(
+            '{"success": true, "runs": [{"run-id": 42, '
+            '"status": "finished:completed"}]}'
+        ),
+    )
+
+    # Act
+    run_on_kubernetes(federation, run_dir, copy_every=0.05)
+
+    # Assert
+    (submitted,) = fake_tools.called("flwr", "run")
+    config = Path(submitted[submitted.index("--run-config") + 1]).read_text()
+    assert f'federation-file = "{names.FEDERATION_FILE}"' in config
+    assert f'run-dir = "{names.RUNS_DIR}/{run_dir.name}"' in config
+    assert "resume = false" in config
+    app = Path(submitted[2])
+    assert (
+        'serverapp = "fedcluster.app.server:app"'
+        in (app / "pyproject.toml").read_text()
+    )
+    assert fake_tools.called("flwr", "ls", "--run-id", "42")
+    assert (run_dir / "summary.json").read_text() == '{"status": "ok"}'
+
+
+def test_a_failed_run_is_reported_in_one_line(
+    tmp_path: Path, fake_tools: FakeTools
+) -> None:
+    # Prepare
+    from fedcluster.errors import RunError
+
+    federation = _federation(tmp_path)
+    fake_tools.answer(
+        ["kubectl", "port-forward"],
+        stdout="Forwarding from 127.0.0.1:40127 -> 9093\n",
+        linger=60,
+    )
+    fake_tools.answer(["kubectl", "exec"], exit_code=1, stderr="no such run\n")
+    fake_tools.answer(["flwr", "run"], stdout='{"success": true, "run-id": 7}')
+    fake_tools.answer(
+        ["flwr", "ls"],
+        stdout=(
+            '{"success": true, "runs": [{"run-id": 7, "status": "finished:failed",'
+            ' "status-details": "ServerApp raised an error"}]}'
+        ),
+    )
+
+    # Act
+    with pytest.raises(RunError) as failed:
+        run_on_kubernetes(federation, tmp_path / "runs" / "r1", copy_every=0.05)
+
+    # Assert
+    assert str(failed.value) == (
+        "Flower run 7 ended finished:failed: ServerApp raised an error"
+    )
+    assert _running_port_forwards(fake_tools.folder) == []

@@ -7,10 +7,11 @@ ends, whatever happens inside it. Either way `flwr` verifies the SuperLink
 against the federation CA; the address is one of the certificate's names.
 
 `run_on_kubernetes` is what `fedcluster run --runtime kubernetes` calls: it
-opens the endpoint, lets the caller submit with `flwr run` (the same code as
-the local runtime, given the connection and run config from here), and copies
-the run folder the ServerApp writes in the SuperLink pod back into the local
-run store while the run goes on, so progress shows as for any runtime.
+opens the endpoint, submits with `flwr run` (the app folder and run config
+as the local runtime writes them, with the run store and federation file at
+their paths inside the SuperLink pod), waits for the run to finish, and copies
+the run folder the ServerApp writes in the pod back into the local run store
+while the run goes on, so progress shows as for any runtime.
 """
 
 from __future__ import annotations
@@ -22,16 +23,29 @@ import re
 import subprocess
 import tarfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from fedcluster.errors import RunError
 from fedcluster.federation.model import Federation
 from fedcluster.runtime.kubernetes import names
-from fedcluster.runtime.kubernetes.flower import CONNECTION, FlowerLink, flower_link
+from fedcluster.runtime.kubernetes.flower import (
+    CONNECTION,
+    FlowerLink,
+    flower_link,
+    kubernetes_state,
+)
 from fedcluster.runtime.kubernetes.plan import ClusterPlan, cluster_plan
-from fedcluster.runtime.kubernetes.tools import ClusterError, Tools, last_line
+from fedcluster.runtime.kubernetes.tools import (
+    ClusterError,
+    Tools,
+    last_line,
+    parse_json,
+)
+from fedcluster.runtime.local.app_folder import write_app_folder, write_config_file
 from fedcluster.security.pki import PkiLayout
 
 logger = logging.getLogger(__name__)
@@ -94,13 +108,18 @@ def run_on_kubernetes(
     federation: Federation,
     run_dir: Path,
     *,
-    submit: SubmitRun,
+    submit: SubmitRun | None = None,
     resume: bool = False,
     copy_every: float = 5.0,
 ) -> Path:
-    """Submit a run to the cluster and mirror its run folder into `run_dir`."""
+    """Submit a run to the cluster and mirror its run folder into `run_dir`.
+
+    `submit` defaults to `FlwrSubmitter`, which runs `flwr run` and waits
+    until the SuperLink reports the run finished.
+    """
     plan = cluster_plan(federation)
     tools = Tools(plan.settings.context)
+    submit = submit or FlwrSubmitter(plan, tools)
     run_config = {
         "federation-file": names.FEDERATION_FILE,
         "run-dir": f"{names.RUNS_DIR}/{run_dir.name}",
@@ -130,6 +149,59 @@ def run_on_kubernetes(
             copier.join(timeout=copy_every + 60)
     fetch_run(plan, tools, run_dir.name, run_dir)
     return run_dir
+
+
+class FlwrSubmitter:
+    """Submits with `flwr run` and waits until the SuperLink says it finished.
+
+    The app folder and run config file follow the local runtime's (a folder
+    holding only a pyproject.toml; both apps come from the installed package).
+    """
+
+    def __init__(self, plan: ClusterPlan, tools: Tools, *, poll: float = 3.0) -> None:
+        self.plan = plan
+        self.tools = tools
+        self.poll = poll
+
+    def __call__(
+        self,
+        *,
+        connection: str,
+        env: dict[str, str],
+        run_config: dict[str, str],
+        resume: bool,
+    ) -> None:
+        folder = kubernetes_state(self.plan)
+        app = write_app_folder(folder / "app")
+        config = write_config_file(
+            folder / "run-config.toml", {**run_config, "resume": resume}
+        )
+        started = self._flwr(
+            env, "run", str(app.resolve()), connection, "--run-config", str(config)
+        )
+        run_id = str(started.get("run-id"))
+        logger.info("submitted Flower run %s to the cluster", run_id)
+        while True:
+            listed = self._flwr(env, "ls", connection, "--run-id", run_id)
+            runs = listed.get("runs") or [{}]
+            status = str(runs[0].get("status", ""))
+            if status.startswith("finished"):
+                if status != "finished:completed":
+                    details = runs[0].get("status-details", "") or status
+                    raise RunError(f"Flower run {run_id} ended {status}: {details}")
+                return
+            time.sleep(self.poll)
+
+    def _flwr(self, env: dict[str, str], *args: str) -> dict[str, Any]:
+        document = parse_json(
+            self.tools.flwr(*args, "--format", "json", env=env, timeout=300), "flwr"
+        )
+        if not isinstance(document, dict) or not document.get("success", False):
+            said = (
+                document.get("error-message", "") if isinstance(document, dict) else ""
+            )
+            raise RunError(f"`flwr {args[0]}` failed: {' '.join(str(said).split())}")
+        return document
 
 
 def fetch_run(plan: ClusterPlan, tools: Tools, run_id: str, destination: Path) -> None:
