@@ -12,6 +12,8 @@ This module imports torch, so only code that trains or evaluates imports it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -84,3 +86,19 @@ def pick_device(preference: str, hospital: str) -> torch.device:
         name = torch.cuda.get_device_name(device) if use_gpu else "CPU"
         log.info("images task at %s runs on %s (%s)", hospital, device.type, name)
     return device
+
+
+@contextmanager
+def cpu_threads(count: int) -> Iterator[None]:
+    """Run the block with `count` torch CPU threads, then restore the setting.
+
+    A network this small on batches of tens of images gains nothing from
+    several threads, and on a machine shared with other work, threads that
+    wait for each other make each step several times slower.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

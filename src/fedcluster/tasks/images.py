@@ -56,6 +56,8 @@ class ImagesParams(BaseModel):
     batch_size: Annotated[int, Field(ge=1)] = 32
     weight_decay: Annotated[float, Field(ge=0.0)] = 1e-4
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Torch CPU threads while training and evaluating (see image_net.cpu_threads).
+    cpu_threads: Annotated[int, Field(ge=1, le=256)] = 1
 
     @field_validator("classes")
     @classmethod
@@ -175,44 +177,23 @@ class ImagesTask:
     ) -> TrainOutcome:
         import torch
 
-        from fedcluster.tasks.image_net import pick_device
+        from fedcluster.tasks.image_net import cpu_threads, pick_device
 
         device = pick_device(self.params.device, site.hospital)
-        model.to(device)
-        inputs = _standardised(site.train_x, statistics).to(device)
-        targets = torch.from_numpy(site.train_y).to(device)
-        optimiser = torch.optim.SGD(
-            model.parameters(),
-            lr=self.params.learning_rate,
-            momentum=self.params.momentum,
-            weight_decay=self.params.weight_decay,
-        )
-        loss_fn = torch.nn.CrossEntropyLoss()
-        # FedProx pulls each step towards the model the round started from.
-        anchor = [p.detach().clone() for p in model.parameters()]
-        generator = torch.Generator().manual_seed(seed)
-        total_loss, seen = 0.0, 0
-        model.train()
-        for _ in range(epochs):
-            order = torch.randperm(len(inputs), generator=generator).to(device)
-            for start in range(0, len(order), self.params.batch_size):
-                batch = order[start : start + self.params.batch_size]
-                optimiser.zero_grad()
-                loss = loss_fn(model(inputs[batch]), targets[batch])
-                total_loss += loss.item() * len(batch)
-                seen += len(batch)
-                if proximal_mu > 0:
-                    drift = sum(
-                        ((p - a) ** 2).sum()
-                        for p, a in zip(model.parameters(), anchor, strict=True)
-                    )
-                    loss = loss + proximal_mu / 2 * drift
-                loss.backward()
-                optimiser.step()
-
-        # Hand the model back where it came from: the apps read it on the CPU.
-        model.to("cpu")
-        return TrainOutcome(examples=len(inputs), loss=total_loss / max(seen, 1))
+        with cpu_threads(self.params.cpu_threads):
+            model.to(device)
+            mean_loss = _sgd_epochs(
+                model,
+                _standardised(site.train_x, statistics).to(device),
+                torch.from_numpy(site.train_y).to(device),
+                params=self.params,
+                epochs=epochs,
+                seed=seed,
+                proximal_mu=proximal_mu,
+            )
+            # Hand the model back where it came from: the apps read it on the CPU.
+            model.to("cpu")
+        return TrainOutcome(examples=len(site.train_y), loss=mean_loss)
 
     def evaluate(
         self,
@@ -222,20 +203,20 @@ class ImagesTask:
     ) -> Counts:
         import torch
 
-        from fedcluster.tasks.image_net import pick_device
+        from fedcluster.tasks.image_net import cpu_threads, pick_device
 
         device = pick_device(self.params.device, site.hospital)
-        model.to(device)
         inputs = _standardised(site.test_x, statistics)
-        model.eval()
-        with torch.no_grad():
+        with cpu_threads(self.params.cpu_threads), torch.no_grad():
+            model.to(device)
+            model.eval()
             logits = torch.cat(
                 [
                     model(inputs[start : start + _EVALUATION_BATCH].to(device)).cpu()
                     for start in range(0, len(inputs), _EVALUATION_BATCH)
                 ]
             ).double()
-        model.to("cpu")
+            model.to("cpu")
 
         targets = site.test_y
         loss = torch.nn.functional.cross_entropy(
@@ -265,6 +246,50 @@ class ImagesTask:
             "examples": examples,
             "on_gpu": float(counts["on_gpu"][0]),
         }
+
+
+def _sgd_epochs(
+    model: Any,
+    inputs: Any,
+    targets: Any,
+    *,
+    params: ImagesParams,
+    epochs: int,
+    seed: int,
+    proximal_mu: float,
+) -> float:
+    """Train `model` in place with SGD; return the mean training loss."""
+    import torch
+
+    optimiser = torch.optim.SGD(
+        model.parameters(),
+        lr=params.learning_rate,
+        momentum=params.momentum,
+        weight_decay=params.weight_decay,
+    )
+    loss_fn = torch.nn.CrossEntropyLoss()
+    # FedProx pulls each step towards the model the round started from.
+    anchor = [p.detach().clone() for p in model.parameters()]
+    generator = torch.Generator().manual_seed(seed)
+    total_loss, seen = 0.0, 0
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(inputs), generator=generator).to(inputs.device)
+        for start in range(0, len(order), params.batch_size):
+            batch = order[start : start + params.batch_size]
+            optimiser.zero_grad()
+            loss = loss_fn(model(inputs[batch]), targets[batch])
+            total_loss += loss.item() * len(batch)
+            seen += len(batch)
+            if proximal_mu > 0:
+                drift = sum(
+                    ((p - a) ** 2).sum()
+                    for p, a in zip(model.parameters(), anchor, strict=True)
+                )
+                loss = loss + proximal_mu / 2 * drift
+            loss.backward()
+            optimiser.step()
+    return total_loss / max(seen, 1)
 
 
 def class_auc(positives: FloatArray, negatives: FloatArray) -> float:
