@@ -428,3 +428,25 @@ def test_flower_reads_the_node_config_as_the_hospital_and_its_file(
         "hospital": "VA Long Beach",
         "data-path": "/data/tables/va-long-beach.csv",
     }
+
+
+def test_the_serverapp_reads_the_federation_file_from_the_state_volume(
+    three: tuple[Path, list[Obj]],
+) -> None:
+    # Prepare
+    _, objects = three
+    containers = {c["name"]: c for c in _pod(_superlink(objects))["containers"]}
+
+    # Act
+    mounts = {m["name"]: m for m in containers["serverapp"]["volumeMounts"]}
+
+    # Assert: relative runs_dir = "runs" then lands in the run store folder.
+    assert mounts["state"]["mountPath"] == names.STATE_DIR
+    assert mounts["federation"]["mountPath"] == f"{names.STATE_DIR}/federation.toml"
+    assert mounts["federation"]["subPath"] == "federation.toml"
+    assert f"{names.STATE_DIR}/runs" == names.RUNS_DIR
+    annotations = _superlink(objects)["spec"]["template"]["metadata"]["annotations"]
+    assert set(annotations) == {
+        "fedcluster.io/tls-sha256",
+        "fedcluster.io/federation-sha256",
+    }

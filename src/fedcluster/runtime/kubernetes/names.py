@@ -34,7 +34,9 @@ SUPEREXEC_HEALTH_PORT = 9099
 STATE_DIR = "/var/lib/fedcluster"
 DATABASE = f"{STATE_DIR}/state.db"
 RUNS_DIR = f"{STATE_DIR}/runs"
-FEDERATION_FILE = "/etc/fedcluster/federation/federation.toml"
+# On the state volume, so that the file's relative `runs_dir = "runs"` and
+# `state_dir` land on persistent, writable storage next to it.
+FEDERATION_FILE = f"{STATE_DIR}/federation.toml"
 TLS_DIR = "/etc/fedcluster/tls"
 CA_DIR = "/etc/fedcluster/ca"
 NODE_KEY_DIR = "/etc/fedcluster/node-key"

@@ -21,7 +21,7 @@ from __future__ import annotations
 from fedcluster.runtime.kubernetes import names
 from fedcluster.runtime.kubernetes.plan import ClusterPlan
 from fedcluster.runtime.kubernetes.pods import Manifest
-from fedcluster.runtime.kubernetes.superlink import superlink_labels
+from fedcluster.runtime.kubernetes.services import superlink_labels
 
 
 def network_policies(plan: ClusterPlan) -> list[Manifest]:

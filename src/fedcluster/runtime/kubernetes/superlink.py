@@ -1,4 +1,4 @@
-"""The central side: the SuperLink pod, its storage, Services and configuration.
+"""The central side: the SuperLink pod, its storage and configuration.
 
 One Deployment (one replica, Recreate, so two SuperLinks never open the same
 database) runs three containers sharing the pod's network:
@@ -7,16 +7,20 @@ database) runs three containers sharing the pod's network:
   SQLite on a PersistentVolumeClaim, process isolation, and no dependency
   installation at run time; it listens on loopback only (see `gate`);
 - `serverapp`: `flower-superexec` running ServerApps against the Runtime API
-  on loopback, writing the run store to the same volume;
+  on loopback; the federation file is mounted on the state volume, so its
+  relative `runs_dir` and `state_dir` land there, persistent and writable;
 - `gate`: the nginx that exposes the Fleet and Control routes on their ports.
 
 The TLS Secret, the gate's configuration and the federation file are marked
 `liqo.io/skip-reflection`, so Liqo never copies them to a hospital cluster;
 the Fleet Service and the CA certificate are the only things hospitals need
-and the only things reflected to them. The pod is kept off virtual nodes.
+and the only things reflected to them (see `services`). The pod is kept off
+virtual nodes.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from fedcluster.runtime.kubernetes import names
 from fedcluster.runtime.kubernetes.gate import CONFIG_FILE, gate_config
@@ -32,6 +36,13 @@ from fedcluster.runtime.kubernetes.pods import (
     scratch_mounts,
     scratch_volumes,
 )
+from fedcluster.runtime.kubernetes.services import (
+    control_ingress,
+    control_service,
+    fleet_service,
+    hidden_metadata,
+    superlink_labels,
+)
 
 # The gate runs as the nginx image's own unprivileged user.
 GATE_USER = 101
@@ -41,22 +52,21 @@ def superlink_objects(plan: ClusterPlan, *, tls_digest: str) -> list[Manifest]:
     """Deployment, storage, Services and ConfigMaps of the central side.
 
     `tls_digest` identifies the current certificate, so that a renewed one
-    rolls the pod.
+    rolls the pod; a changed federation file rolls it too (a file mounted by
+    `subPath` is not refreshed in a running pod).
     """
+    federation = plan.source.read_text(encoding="utf-8")
+    digest = hashlib.sha256(federation.encode()).hexdigest()[:16]
     objects = [
         _state_claim(plan),
         _config_map(plan, names.GATE_CONFIG, {CONFIG_FILE: gate_config()}),
-        _config_map(
-            plan,
-            names.FEDERATION_CONFIG,
-            {"federation.toml": plan.source.read_text(encoding="utf-8")},
-        ),
-        _deployment(plan, tls_digest=tls_digest),
-        _fleet_service(plan),
-        _control_service(plan),
+        _config_map(plan, names.FEDERATION_CONFIG, {"federation.toml": federation}),
+        _deployment(plan, tls_digest=tls_digest, federation_digest=digest),
+        fleet_service(plan),
+        control_service(plan),
     ]
     if plan.settings.control.ingress_host:
-        objects.append(_ingress(plan))
+        objects.append(control_ingress(plan))
     return objects
 
 
@@ -76,20 +86,6 @@ def ca_config_map(plan: ClusterPlan, ca_pem: str) -> Manifest:
     }
 
 
-def superlink_labels() -> dict[str, str]:
-    return names.common_labels("superlink")
-
-
-def _hidden(plan: ClusterPlan, name: str, component: str) -> Manifest:
-    """Metadata of an object that must stay in the central cluster."""
-    return {
-        "name": name,
-        "namespace": plan.namespace,
-        "labels": names.common_labels(component),
-        "annotations": {names.SKIP_REFLECTION: "true"},
-    }
-
-
 def _state_claim(plan: ClusterPlan) -> Manifest:
     storage = plan.settings.storage
     spec: Manifest = {
@@ -101,7 +97,7 @@ def _state_claim(plan: ClusterPlan) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": _hidden(plan, names.STATE_CLAIM, "superlink"),
+        "metadata": hidden_metadata(plan, names.STATE_CLAIM, "superlink"),
         "spec": spec,
     }
 
@@ -110,12 +106,14 @@ def _config_map(plan: ClusterPlan, name: str, data: dict[str, str]) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": _hidden(plan, name, "superlink"),
+        "metadata": hidden_metadata(plan, name, "superlink"),
         "data": data,
     }
 
 
-def _deployment(plan: ClusterPlan, *, tls_digest: str) -> Manifest:
+def _deployment(
+    plan: ClusterPlan, *, tls_digest: str, federation_digest: str
+) -> Manifest:
     labels = superlink_labels()
     return {
         "apiVersion": "apps/v1",
@@ -132,7 +130,10 @@ def _deployment(plan: ClusterPlan, *, tls_digest: str) -> Manifest:
             "template": {
                 "metadata": {
                     "labels": labels,
-                    "annotations": {"fedcluster.io/tls-sha256": tls_digest},
+                    "annotations": {
+                        "fedcluster.io/tls-sha256": tls_digest,
+                        "fedcluster.io/federation-sha256": federation_digest,
+                    },
                 },
                 "spec": {
                     "automountServiceAccountToken": False,
@@ -241,7 +242,8 @@ def _serverapp_container(plan: ClusterPlan) -> Manifest:
             {"name": "tls-ca", "mountPath": names.CA_DIR, "readOnly": True},
             {
                 "name": "federation",
-                "mountPath": names.FEDERATION_FILE.rsplit("/", 1)[0],
+                "mountPath": names.FEDERATION_FILE,
+                "subPath": "federation.toml",
                 "readOnly": True,
             },
             *scratch_mounts(),
@@ -302,90 +304,3 @@ def _volumes() -> list[Manifest]:
         {"name": "federation", "configMap": {"name": names.FEDERATION_CONFIG}},
         *scratch_volumes(),
     ]
-
-
-def _fleet_service(plan: ClusterPlan) -> Manifest:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {
-            "name": names.FLEET_SERVICE,
-            "namespace": plan.namespace,
-            "labels": superlink_labels(),
-            # Hospitals dial this Service from their own cluster.
-            "annotations": {names.ALLOW_REFLECTION: "true"},
-        },
-        "spec": {
-            "type": "ClusterIP",
-            "selector": superlink_labels(),
-            "ports": [
-                {
-                    "name": "fleet",
-                    "port": names.FLEET_PORT,
-                    "targetPort": "fleet",
-                    "protocol": "TCP",
-                }
-            ],
-        },
-    }
-
-
-def _control_service(plan: ClusterPlan) -> Manifest:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _hidden(plan, names.CONTROL_SERVICE, "superlink"),
-        "spec": {
-            "type": "ClusterIP",
-            "selector": superlink_labels(),
-            "ports": [
-                {
-                    "name": "control",
-                    "port": names.CONTROL_PORT,
-                    "targetPort": "control",
-                    "protocol": "TCP",
-                }
-            ],
-        },
-    }
-
-
-def _ingress(plan: ClusterPlan) -> Manifest:
-    control = plan.settings.control
-    metadata = _hidden(plan, names.CONTROL_SERVICE, "superlink")
-    # TLS passes through to the gate, so the `flwr` command line sees the
-    # SuperLink's own certificate and verifies it against the federation CA.
-    metadata["annotations"] |= {
-        "nginx.ingress.kubernetes.io/ssl-passthrough": "true",
-        "nginx.ingress.kubernetes.io/backend-protocol": "HTTPS",
-    }
-    spec: Manifest = {
-        "tls": [{"hosts": [control.ingress_host]}],
-        "rules": [
-            {
-                "host": control.ingress_host,
-                "http": {
-                    "paths": [
-                        {
-                            "path": "/",
-                            "pathType": "Prefix",
-                            "backend": {
-                                "service": {
-                                    "name": names.CONTROL_SERVICE,
-                                    "port": {"number": names.CONTROL_PORT},
-                                }
-                            },
-                        }
-                    ]
-                },
-            }
-        ],
-    }
-    if control.ingress_class:
-        spec["ingressClassName"] = control.ingress_class
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": metadata,
-        "spec": spec,
-    }
