@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from k8s_helpers import FakeTools, example_text, write_federation
 
-from fedcluster.runtime.kubernetes.keys import create_hospital_key
+from fedcluster.runtime.kubernetes.keys import create_hospital_key, hospital_identity
 from fedcluster.runtime.kubernetes.plan import cluster_plan
 from fedcluster.runtime.kubernetes.tools import ClusterError, Tools
 
@@ -25,8 +25,7 @@ def test_the_key_goes_to_the_hospital_cluster_and_only_the_public_half_to_disk(
     tmp_path: Path, fake_tools: FakeTools
 ) -> None:
     # Prepare
-    plan = cluster_plan(write_federation(tmp_path, example_text()))
-    hungary = plan.hospital("Hungary")
+    hungary = hospital_identity("Hungary")
     fake_tools.answer(["get", "namespace"], stdout="namespace/fedcluster-central\n")
     fake_tools.answer(["get", "secret"], stdout="")
     fake_tools.answer(
@@ -73,11 +72,10 @@ def test_an_existing_key_is_only_replaced_on_request(
     tmp_path: Path, fake_tools: FakeTools
 ) -> None:
     # Prepare
-    plan = cluster_plan(write_federation(tmp_path, example_text()))
     fake_tools.answer(["get", "namespace"], stdout="namespace/fedcluster-central\n")
     fake_tools.answer(["get", "secret"], stdout="secret/supernode-key-cleveland\n")
     fake_tools.answer(["replace", "-f", "-"], stdout="secret replaced\n")
-    entry = plan.hospital("Cleveland")
+    entry = hospital_identity("Cleveland")
 
     # Act
     with pytest.raises(ClusterError) as refused:
@@ -105,13 +103,12 @@ def test_a_namespace_that_liqo_has_not_created_yet_is_refused(
     tmp_path: Path, fake_tools: FakeTools
 ) -> None:
     # Prepare
-    plan = cluster_plan(write_federation(tmp_path, example_text()))
     fake_tools.answer(["get", "namespace"], stdout="")
 
     # Act
     with pytest.raises(ClusterError) as refused:
         create_hospital_key(
-            plan.hospital("Hungary"),
+            hospital_identity("Hungary"),
             Tools(),
             namespace="fedcluster-central",
             public_out=tmp_path / "h.pub",
@@ -122,3 +119,38 @@ def test_a_namespace_that_liqo_has_not_created_yet_is_refused(
         "namespace 'fedcluster-central' does not exist in this cluster"
     )
     assert not (tmp_path / "h.pub").exists()
+
+
+def test_a_hospital_needs_only_its_name_to_get_the_names_the_manifests_use(
+    tmp_path: Path,
+) -> None:
+    # Prepare
+    plan = cluster_plan(write_federation(tmp_path, example_text()))
+
+    # Act
+    identities = [hospital_identity(entry.name) for entry in plan.hospitals]
+
+    # Assert
+    assert [(i.label, i.key_secret) for i in identities] == [
+        (entry.label, entry.key_secret) for entry in plan.hospitals
+    ]
+
+
+def test_each_hospital_side_folder_names_no_other_hospital(tmp_path: Path) -> None:
+    # Prepare
+    from k8s_helpers import render_example
+
+    rendered = render_example(tmp_path)
+    everyone = {"Cleveland", "Hungary", "VA Long Beach", "cleveland", "hungary"}
+
+    for folder in sorted((rendered.folder / "hospital-side").iterdir()):
+        # Act
+        text = " ".join(path.read_text() for path in folder.iterdir())
+
+        # Assert
+        own = {
+            "cleveland": {"Cleveland", "cleveland"},
+            "hungary": {"Hungary", "hungary"},
+        }
+        others = everyone - own.get(folder.name, {"VA Long Beach"})
+        assert [name for name in others if name in text] == [], folder.name

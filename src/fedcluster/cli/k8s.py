@@ -243,7 +243,6 @@ def down_command(
 
 @app.command("hospital-key")
 def hospital_key_command(
-    file: Path = FEDERATION_OPTION,
     hospital: str = typer.Option(..., "--hospital", help="The hospital, by name."),
     namespace: str = typer.Option(
         ..., "--namespace", help="The twin namespace in the hospital's cluster."
@@ -255,21 +254,32 @@ def hospital_key_command(
         None, "--out", help="Where to write the public key (default: HOSPITAL.pub)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing key."),
+    file: Path | None = typer.Option(
+        None,
+        "--file",
+        "-f",
+        help="Optional: the federation file, to check the hospital's name.",
+    ),
 ) -> None:
     """Run at a hospital: create its key pair in its own cluster.
 
     Only the public key is written, for the platform engineer to register.
+    The hospital needs no federation file for this, only its own name.
     """
-    from fedcluster.runtime.kubernetes.keys import create_hospital_key
+    from fedcluster.runtime.kubernetes.keys import (
+        create_hospital_key,
+        hospital_identity,
+    )
     from fedcluster.runtime.kubernetes.tools import Tools
 
-    plan = _plan(file)
-    entry = plan.hospital(hospital)
+    if file is not None:
+        _plan(file).hospital(hospital)
+    identity = hospital_identity(hospital)
     made = create_hospital_key(
-        entry,
+        identity,
         Tools(context),
         namespace=namespace,
-        public_out=output or Path(f"{entry.label}.pub"),
+        public_out=output or Path(f"{identity.label}.pub"),
         force=force,
     )
     verb = "replaced" if made.replaced else "created"

@@ -23,7 +23,6 @@ def hospital_readme(plan: ClusterPlan, entry: ClusterHospital) -> str:
     groups = f"{names.RUN_AS}"
     if settings.data_gid:
         groups += f" and {settings.data_gid}"
-    federation_file = plan.source.name
     namespace = plan.namespace
 
     return f"""# {entry.name}: what runs in your cluster and what you do
@@ -47,7 +46,7 @@ metrics go to the federation server, over TLS.
 
 With a kubeconfig context for your own cluster:
 
-    fedcluster k8s hospital-key -f {federation_file} --hospital "{entry.name}" \\
+    fedcluster k8s hospital-key --hospital "{entry.name}" \\
       --namespace TWIN_NAMESPACE --context YOUR_CONTEXT
 
 This creates the Secret `{entry.key_secret}` in your cluster and writes the

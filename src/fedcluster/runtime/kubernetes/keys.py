@@ -21,8 +21,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from fedcluster.errors import FederationFileError
+from fedcluster.federation.model import Hospital
 from fedcluster.runtime.kubernetes import names
-from fedcluster.runtime.kubernetes.plan import ClusterHospital
 from fedcluster.runtime.kubernetes.tools import ClusterError, Tools
 from fedcluster.security.files import write_public
 from fedcluster.security.node_keys import new_node_key, private_openssh, public_openssh
@@ -30,6 +33,30 @@ from fedcluster.security.node_keys import new_node_key, private_openssh, public_
 # Not fedcluster's own label value: `k8s down` on the central side selects
 # `app.kubernetes.io/managed-by=fedcluster` and must never match this Secret.
 HOSPITAL_MANAGER = "fedcluster-hospital"
+
+
+@dataclass(frozen=True)
+class HospitalIdentity:
+    """What a hospital needs to know about itself: no federation file needed,
+    since that file names every other hospital too."""
+
+    name: str
+    label: str
+    key_secret: str
+
+
+def hospital_identity(name: str) -> HospitalIdentity:
+    """The hospital called `name`, with the names the manifests give it."""
+    try:
+        slug = Hospital(name=name, data=Path("-")).slug
+    except ValidationError as error:
+        raise FederationFileError(
+            f"hospital name {name!r} is not one a federation file accepts; "
+            "use the name exactly as the platform engineer wrote it"
+        ) from error
+    return HospitalIdentity(
+        name, names.hospital_label_value(slug), names.key_secret_name(slug)
+    )
 
 
 @dataclass(frozen=True)
@@ -42,7 +69,7 @@ class HospitalKey:
 
 
 def create_hospital_key(
-    entry: ClusterHospital,
+    entry: HospitalIdentity,
     hospital_tools: Tools,
     *,
     namespace: str,
@@ -82,7 +109,7 @@ def create_hospital_key(
 
 
 def _secret_manifest(
-    entry: ClusterHospital, secret: str, namespace: str, private_key: bytes
+    entry: HospitalIdentity, secret: str, namespace: str, private_key: bytes
 ) -> dict[str, object]:
     return {
         "apiVersion": "v1",
