@@ -18,14 +18,19 @@ from fedcluster.security.node_keys import new_node_key, public_openssh
 HOSPITAL_KEYS = {"cleveland": "Cleveland", "hungary": "Hungary"}
 
 
-def _plan(tmp_path: Path, *, wait_timeout: int = 600) -> ClusterPlan:
+def _plan(
+    tmp_path: Path,
+    *,
+    wait_timeout: int = 600,
+    keys: tuple[str, ...] = tuple(HOSPITAL_KEYS),
+) -> ClusterPlan:
     text = example_text().replace(
         "wait_timeout = 600", f"wait_timeout = {wait_timeout}"
     )
     plan = cluster_plan(write_federation(tmp_path, text))
-    # Two hospitals handed over their public keys; VA Long Beach has not yet.
+    # By default two hospitals handed over their public keys, VA Long Beach not.
     (tmp_path / "keys").mkdir()
-    for label in HOSPITAL_KEYS:
+    for label in keys:
         key = new_node_key()
         (tmp_path / "keys" / f"{label}.pub").write_bytes(public_openssh(key, label))
     return plan
@@ -52,7 +57,7 @@ def _cluster_answers(
     fake_tools.answer(
         ["flwr", "supernode", "list"], recorded="flwr-supernode-list-empty.json"
     )
-    for number, label in enumerate(HOSPITAL_KEYS, start=1):
+    for number, label in enumerate([*HOSPITAL_KEYS, "va-long-beach"], start=1):
         fake_tools.answer(
             ["flwr", "supernode", "register", label],
             stdout=json.dumps({"success": True, "node-id": str(1000 + number)}),
@@ -93,7 +98,10 @@ def test_up_offloads_first_then_applies_everything_server_side_and_registers_key
     ]
     assert result.missing_keys == ("VA Long Beach",)
     assert any("VA Long Beach: no public key yet" in line for line in said)
-    assert said[-1] == "all 3 hospital clients Ready on their own virtual nodes"
+    assert said[-1] == (
+        "2 of 3 hospital clients Ready on their own virtual nodes; "
+        "waiting for the keys of VA Long Beach"
+    )
     assert result.remote_namespace == "fedcluster-central"
 
     # The flwr connection lives in fedcluster's own Flower home.
@@ -138,7 +146,9 @@ def test_up_names_the_hospital_whose_client_never_gets_ready(
     tmp_path: Path, fake_tools: FakeTools
 ) -> None:
     # Prepare
-    plan = _plan(tmp_path, wait_timeout=1)
+    # Every hospital sent a public key, but VA Long Beach's Secret is missing
+    # in its own cluster, so its client never starts.
+    plan = _plan(tmp_path, wait_timeout=1, keys=(*HOSPITAL_KEYS, "va-long-beach"))
     _cluster_answers(fake_tools, pods="pods-one-waiting-for-its-key.json")
     answers = json.loads((fake_tools.folder / "answers.json").read_text())
     for answer in answers:
@@ -232,3 +242,22 @@ def test_down_with_purge_also_deletes_the_superlink_state_and_its_records(
         "superlink-state",
     ]
     assert not records.exists()
+
+
+def test_up_does_not_wait_for_a_hospital_that_has_not_sent_its_key(
+    tmp_path: Path, fake_tools: FakeTools
+) -> None:
+    # Prepare: VA Long Beach has no key yet, so its client waits for it.
+    plan = _plan(tmp_path, wait_timeout=30)
+    _cluster_answers(fake_tools, pods="pods-one-waiting-for-its-key.json")
+    said: list[str] = []
+
+    # Act
+    result = up(plan, Tools(), say=said.append, poll_seconds=0.01)
+
+    # Assert
+    assert result.missing_keys == ("VA Long Beach",)
+    assert said[-1] == (
+        "2 of 3 hospital clients Ready on their own virtual nodes; "
+        "waiting for the keys of VA Long Beach"
+    )

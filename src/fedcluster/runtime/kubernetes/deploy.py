@@ -118,8 +118,19 @@ def up(
             "hospital-key` and sends the .pub file; set public_key and run up again"
         )
 
-    hospitals = _wait_for_hospitals(plan, tools, deadline, poll_seconds, offloading)
-    say(f"all {len(hospitals)} hospital clients Ready on their own virtual nodes")
+    # A hospital that has not handed over its key cannot start yet: wait
+    # for the others, and say which ones are still to come.
+    expected = {entry.name for entry in plan.hospitals} - set(missing)
+    hospitals = _wait_for_hospitals(
+        plan, tools, deadline, poll_seconds, offloading, expected=expected
+    )
+    if expected == {entry.name for entry in plan.hospitals}:
+        say(f"all {len(hospitals)} hospital clients Ready on their own virtual nodes")
+    else:
+        say(
+            f"{len(expected)} of {len(hospitals)} hospital clients Ready on their own "
+            f"virtual nodes; waiting for the keys of {', '.join(missing)}"
+        )
     return UpResult(
         folder,
         offloading.remote_namespace,
@@ -199,10 +210,14 @@ def _wait_for_hospitals(
     deadline: float,
     poll_seconds: float,
     offloading: OffloadingStatus,
+    *,
+    expected: set[str],
 ) -> tuple[HospitalStatus, ...]:
     while True:
         status = collect_status(plan, tools)
-        waiting = [h for h in status.hospitals if not h.ready]
+        waiting = [
+            h for h in status.hospitals if h.hospital in expected and not h.ready
+        ]
         if not waiting:
             return status.hospitals
         if time.monotonic() >= deadline:
