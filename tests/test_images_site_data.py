@@ -211,7 +211,8 @@ def test_a_labels_csv_naming_a_missing_file_is_refused(tmp_path: Path) -> None:
     message = error_for(tmp_path / "site")
 
     assert str(tmp_path / "site" / "labels.csv") in message
-    assert f"names {tmp_path / 'site' / 'gone.dcm'} and 1 more" in message
+    assert "names a file that does not exist: " in message
+    assert f"{tmp_path / 'site' / 'gone.dcm'} (and 1 more)" in message
 
 
 def test_a_labels_csv_with_an_unknown_label_is_refused(tmp_path: Path) -> None:

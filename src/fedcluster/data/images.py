@@ -190,11 +190,11 @@ def _labelled_files(
             continue
         pairs.append((file, spec.classes.index(label)))
     if missing:
-        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise SiteDataError(
             hospital,
-            f"{labels_csv}: names {base / missing[0]}{more}, which does not exist; "
-            "copy the file there or remove its line",
+            f"{labels_csv}: names a file that does not exist: {base / missing[0]}"
+            f"{more}; copy the file there or remove its line",
         )
     return pairs
 
