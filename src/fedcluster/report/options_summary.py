@@ -99,6 +99,11 @@ def _security(federation: Federation, privacy: Mapping[str, Any]) -> dict[str, A
             "clipping norm": privacy["clipping_norm"],
             "noise multiplier": privacy["noise_multiplier"],
             "epsilon": f"{privacy['epsilon']:.2f} at delta {privacy['delta']:g}",
+            "epsilon per hospital, this run / all runs / budget": {
+                name: f"{h['epsilon']:.2f} / {h['epsilon_all_runs']:.2f} / "
+                + ("none" if h["budget"] is None else f"{h['budget']:g}")
+                for name, h in privacy["hospitals"].items()
+            },
         }
 
     secure = federation.secure_aggregation
