@@ -83,3 +83,29 @@ def test_three_skewed_hospitals_gain_from_federation_on_the_pooled_test_set(
     assert lines[-1]["contributors"] == sorted(SKEW)
     assert lines[-1]["pooled"]["on_gpu"] == 0.0
     assert (run_dir / "model.pt").exists()
+
+
+def test_the_example_that_init_writes_trains_end_to_end(tmp_path: Path) -> None:
+    env = {**os.environ, "COLUMNS": "160", "FLWR_TELEMETRY_ENABLED": "0"}
+
+    def fedcluster(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "fedcluster", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+
+    written = fedcluster("init", "--task", "images")
+    trained = fedcluster("run")
+
+    assert written.returncode == 0, written.stderr
+    assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
+    assert "Hospital A" in trained.stdout and "all test sets" in trained.stdout
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    pooled = summary["results"]["pooled"]
+    assert summary["status"] == "completed"
+    assert pooled["federated"]["auc"] > pooled["local"]["auc"]
