@@ -3,6 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLWR_TELEMETRY_ENABLED := 0
 export HF_DATASETS_OFFLINE := 1
+export FLWR_DISABLE_UPDATE_CHECK := 1
 
 .PHONY: demo test lint install clean
 
@@ -27,6 +28,7 @@ lint: install
 
 test: install lint
 	sh .ci/install-chromium
+	sh .ci/install-nginx
 	$(BIN)/pytest
 
 clean:

@@ -18,6 +18,7 @@ from fedcluster.errors import FedclusterError
 # Flower reports usage to its servers unless told not to; hospitals' networks
 # must see no traffic they did not ask for. Set before anything imports flwr.
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
+os.environ.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
