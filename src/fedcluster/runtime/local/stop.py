@@ -1,10 +1,10 @@
 """`fedcluster down`: stop exactly the processes `up` recorded, and nothing else.
 
-Processes are stopped in tiers, the reverse of how they were started: the
-ClientApp SuperExecs, then the SuperNodes (which tell the SuperLink they are
-leaving, so a later `up` is admitted at once), then the ServerApp SuperExec,
-and the SuperLink last. Each tier gets SIGTERM, and SIGKILL after a grace
-period. A pid that no longer belongs to the process we started is left alone.
+Processes are stopped in two tiers: first the SuperExecs and SuperNodes
+together (each takes a few seconds to exit; a SuperNode tells the SuperLink it
+is leaving, so a later `up` is admitted at once), then the SuperLink. Each
+tier gets SIGTERM, and SIGKILL after a grace period. A pid that no longer
+belongs to the process we started is left alone.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ from fedcluster.runtime.local.state import LocalState, read_state
 
 logger = logging.getLogger(__name__)
 
-_TIERS = ("clientapp-superexec", "supernode", "serverapp-superexec", "superlink")
+_TIERS = (
+    ("clientapp-superexec", "supernode", "serverapp-superexec"),
+    ("superlink",),
+)
 GRACE_SECONDS = 10.0
 
 
@@ -51,9 +54,10 @@ def stop_recorded(
     stopped: list[ProcessRecord] = []
     gone: list[ProcessRecord] = []
     failed: list[ProcessRecord] = []
-    roles = [*_TIERS, *(r.role for r in state.processes if r.role not in _TIERS)]
-    for role in dict.fromkeys(roles):
-        tier = [record for record in state.processes if record.role == role]
+    known = {role for tier_roles in _TIERS for role in tier_roles}
+    others = tuple(r.role for r in state.processes if r.role not in known)
+    for roles in (others, *_TIERS):
+        tier = [record for record in state.processes if record.role in roles]
         live = [record for record in tier if _worth_signalling(record)]
         gone += [record for record in tier if record not in live]
         failed += processes.stop(live, grace=grace)
