@@ -66,7 +66,25 @@ def _dispatch(federation: Federation, run_dir: Path, *, resume: bool) -> Any:
         from fedcluster.runtime.simulation import run_simulation
 
         return run_simulation(federation, run_dir)
+    if federation.runtime == "kubernetes":
+        from fedcluster.runtime.kubernetes.submission import run_on_kubernetes
+
+        run_on_kubernetes(federation, run_dir, resume=resume)
+        return _finished_summary(run_dir)
     raise RunError(
         f"runtime {federation.runtime!r} cannot run from here yet; "
         'use runtime = "simulation"'
     )
+
+
+def _finished_summary(run_dir: Path) -> Any:
+    """The summary a deployed ServerApp left; a failed run raises its error."""
+    summary = store.read_summary(run_dir)
+    if summary is None:
+        raise RunError(
+            f"the run ended without a summary in {run_dir}; "
+            "read the ServerApp's log with `flwr log`"
+        )
+    if summary.get("status") != "completed":
+        raise RunError(f"run {run_dir.name} failed: {summary.get('error')}")
+    return summary
