@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
 from rich.console import Console
 
-_DEFAULT_FILE = Path("federation.toml")
-FileOption = Annotated[Path, typer.Option("-f", "--file", help="The federation file.")]
+from fedcluster.cli.common import FEDERATION_OPTION
 
 
-def down_command(file: FileOption = _DEFAULT_FILE) -> None:
+def down_command(file: Path = FEDERATION_OPTION) -> None:
     """Stop the SuperLink, SuperNodes and SuperExecs that `up` started.
 
     Only processes recorded by `up` are signalled, and only while their pid

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fedcluster.cli.common import FEDERATION_OPTION
+
 _ACTION_STYLE = {
     "created": "green",
     "kept": "dim",
@@ -18,12 +20,8 @@ _ACTION_STYLE = {
 }
 
 
-_DEFAULT_FILE = Path("federation.toml")
-FileOption = Annotated[Path, typer.Option("-f", "--file", help="The federation file.")]
-
-
 def provision_command(
-    file: FileOption = _DEFAULT_FILE,
+    file: Path = FEDERATION_OPTION,
     force: Annotated[
         bool,
         typer.Option(

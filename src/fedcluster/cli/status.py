@@ -10,12 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-_DEFAULT_FILE = Path("federation.toml")
-FileOption = Annotated[Path, typer.Option("-f", "--file", help="The federation file.")]
+from fedcluster.cli.common import FEDERATION_OPTION
 
 
 def status_command(
-    file: FileOption = _DEFAULT_FILE,
+    file: Path = FEDERATION_OPTION,
     as_json: Annotated[
         bool,
         typer.Option(

@@ -9,14 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fedcluster.cli.common import FEDERATION_OPTION
 from fedcluster.errors import FedclusterError
-
-_DEFAULT_FILE = Path("federation.toml")
-FileOption = Annotated[Path, typer.Option("-f", "--file", help="The federation file.")]
 
 
 def up_command(
-    file: FileOption = _DEFAULT_FILE,
+    file: Path = FEDERATION_OPTION,
     runtime: Annotated[
         str | None,
         typer.Option(

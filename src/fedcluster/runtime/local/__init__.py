@@ -6,8 +6,8 @@ entry points are re-exported here:
 
 - `start_federation` / `stop_federation` / `federation_status`: what
   `fedcluster up`, `down` and `status` do;
-- `submit_run` / `wait_for_run` / `run_status`: what `fedcluster run
-  --runtime local` does once the federation is up.
+- `run_on_local_federation` (or `submit_run` then `wait_for_run`): what
+  `fedcluster run --runtime local` does once the federation is up.
 
 Importing this package does not import Flower: Flower runs in the processes
 this package starts, and is driven through its command line.
@@ -18,6 +18,7 @@ from fedcluster.runtime.local.status import FederationStatus, federation_status
 from fedcluster.runtime.local.stop import StopReport, stop_federation
 from fedcluster.runtime.local.submit import (
     FlowerRun,
+    run_on_local_federation,
     run_status,
     submit_run,
     wait_for_run,
@@ -29,6 +30,7 @@ __all__ = [
     "StopReport",
     "federation_status",
     "restart_supernode",
+    "run_on_local_federation",
     "run_status",
     "start_federation",
     "stop_federation",

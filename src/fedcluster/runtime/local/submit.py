@@ -3,8 +3,10 @@
 This is what `fedcluster run --runtime local` calls once `fedcluster up` has
 started the federation:
 
-    flower_run_id = submit_run(federation, run_dir)
-    outcome = wait_for_run(federation, flower_run_id, on_log=print)
+    outcome = run_on_local_federation(federation, run_dir, on_log=print)
+
+or, in steps, `submit_run` (returns Flower's run id at once) then
+`wait_for_run`.
 
 The run goes through the SuperLink's Control API over TLS (`flwr run`), with
 the run config naming the federation file and the run folder the ServerApp
@@ -95,6 +97,31 @@ def submit_run(
         config_file.unlink(missing_ok=True)
     logger.info("submitted Flower run %d (run store %s)", run_id, run_dir)
     return run_id
+
+
+def run_on_local_federation(
+    federation: Federation,
+    run_dir: Path,
+    *,
+    resume: bool = False,
+    on_log: Callable[[str], None] | None = None,
+    timeout: float | None = None,
+) -> FlowerRun:
+    """Submit a run, follow it to the end, and fail loudly if Flower failed it.
+
+    The ServerApp writes the run store into `run_dir`; this returns once the
+    SuperLink reports the run finished, raising RunError unless it completed.
+    """
+    run_id = submit_run(federation, run_dir, extra_config={"resume": resume})
+    outcome = wait_for_run(federation, run_id, on_log=on_log, timeout=timeout)
+    if not outcome.completed:
+        details = "" if outcome.details in ("", "N/A") else f" ({outcome.details})"
+        raise RunError(
+            f"Flower run {run_id} ended {outcome.status}{details}; read its log "
+            f"with `flwr log {run_id}` (FLWR_HOME="
+            f"{LocalLayout.of(federation).flwr_home})"
+        )
+    return outcome
 
 
 def run_status(federation: Federation, run_id: int) -> FlowerRun:
