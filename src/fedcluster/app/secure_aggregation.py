@@ -259,10 +259,13 @@ class SecureAggregation:
         self_shares: dict[str, list[bytes]] = {name: [] for name in alive}
         key_shares: dict[str, list[bytes]] = {name: [] for name in dropped}
         for site in replies.values():
+            # Shares for hospitals the server did not ask about are ignored.
             for sender, share in json.loads(str(site["self-shares"])).items():
-                self_shares[sender].append(base64.b64decode(share))
+                if sender in self_shares:
+                    self_shares[sender].append(base64.b64decode(share))
             for sender, share in json.loads(str(site["key-shares"])).items():
-                key_shares[sender].append(base64.b64decode(share))
+                if sender in key_shares:
+                    key_shares[sender].append(base64.b64decode(share))
         short = [
             name
             for name, shares in {**self_shares, **key_shares}.items()
