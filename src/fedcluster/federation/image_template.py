@@ -11,6 +11,7 @@ which is what a real hospital points its `data` at.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import string
@@ -137,7 +138,8 @@ def images_federation(
     rounds: int = 10,
 ) -> str:
     """A commented federation file for the `images` task."""
-    class_list = ", ".join(f'"{c}"' for c in classes)
+    # JSON's string escapes are valid in TOML, whatever a folder is called.
+    class_list = ", ".join(json.dumps(c) for c in classes)
     tables = "\n".join(
         f'[[hospital]]\nname = "{hospital}"\ndata = "{data}"\n'
         for hospital, data in hospitals
