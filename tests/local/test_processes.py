@@ -113,3 +113,19 @@ def test_the_telling_line_of_a_log_is_flowers_error_code(tmp_path: Path) -> None
 
     # Assert
     assert line == "[code: 2004] Failed to activate SuperNode."
+
+
+def test_a_process_is_recognised_as_ours_the_moment_it_has_started(
+    tmp_path: Path,
+) -> None:
+    # Right after exec() the kernel briefly reports an empty command line;
+    # that must not make `down` or `status` take our process for another.
+    for _ in range(50):
+        # Prepare / Act
+        record = _start_shell(tmp_path, "sleep 300; true")
+        try:
+            # Assert
+            assert processes.is_ours(record)
+        finally:
+            os.killpg(record.pgid, signal.SIGKILL)
+            processes.stop([record], grace=1)

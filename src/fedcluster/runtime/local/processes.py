@@ -113,18 +113,34 @@ def is_ours(record: ProcessRecord) -> bool:
     marker = start_marker(record.pid)
     if marker is None or marker != record.start_marker:
         return False
-    return record.program in command_line(record.pid)
+    return record.program in _settled_command_line(record.pid)
 
 
 def group_has_members(pgid: int) -> bool:
-    """Whether any live process is in process group `pgid`."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+    """Whether any live (not zombie) process is in process group `pgid`.
+
+    Zombies are left out: once dead, a process whose parent is gone waits for
+    PID 1 to collect it, which in a container may take a while or never come.
+    """
+    if not _HAVE_PROC:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
         return True
-    return True
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
 
 
 def stop(records: Sequence[ProcessRecord], *, grace: float) -> list[ProcessRecord]:
@@ -177,6 +193,17 @@ def command_line(pid: int) -> str:
     except OSError:
         return ""
     return raw.replace(b"\0", b" ").decode(errors="replace")
+
+
+def _settled_command_line(pid: int) -> str:
+    """The command line of `pid`, waiting out the moment around exec() when
+    the kernel reports it empty."""
+    for _ in range(50):
+        line = command_line(pid)
+        if line or start_marker(pid) is None:
+            return line
+        time.sleep(0.01)
+    return ""
 
 
 def _alive(record: ProcessRecord) -> bool:
