@@ -51,7 +51,7 @@ class InProcessGrid(Grid):  # type: ignore[misc]
             for index in range(len(sites))
         }
         self.silence = silence
-        self.pending: dict[str, Message] = {}
+        self.pending: dict[str, Message] = {}  # delivered, not yet answered
         self.seen: list[Message] = []  # every reply the server pulled
 
     def set_run(self, run: Any) -> None:
@@ -76,16 +76,23 @@ class InProcessGrid(Grid):  # type: ignore[misc]
             node = message.metadata.dst_node_id
             if self.silence is not None and self.silence(node, message):
                 continue
-            delivered = copy.deepcopy(message)
+            self.pending[message_id] = copy.deepcopy(message)
+        return ids
+
+    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
+        # The ClientApps run when the server first asks for their replies, so
+        # a round's deadline never passes before the first pull.
+        replies = []
+        for message_id in list(message_ids):
+            delivered = self.pending.pop(message_id, None)
+            if delivered is None:
+                continue
+            node = delivered.metadata.dst_node_id
             try:
                 reply = self.client_app(delivered, self.contexts[node])
             except Exception as error:  # as a SuperNode reports a crashed app
                 reply = Message(Error(code=0, reason=repr(error)), reply_to=delivered)
-            self.pending[message_id] = copy.deepcopy(reply)
-        return ids
-
-    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
-        replies = [self.pending.pop(i) for i in list(message_ids) if i in self.pending]
+            replies.append(copy.deepcopy(reply))
         self.seen.extend(replies)
         return replies
 
