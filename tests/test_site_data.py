@@ -167,3 +167,24 @@ def test_check_command_profiles_every_hospital_with_counts_only(
     assert result.exit_code == 0, result.output
     assert "Switzerland" in result.output and "123" in result.output
     assert "all hospitals' data is usable" in result.output
+
+
+def test_check_exits_3_and_names_the_unusable_hospital(
+    demo_federation: object,
+) -> None:
+    import subprocess
+    import sys
+
+    path = demo_federation()  # type: ignore[operator]
+    (path.parent / "data" / "switzerland.csv").write_text("age,target\n50,1\n")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "fedcluster", "check", "-f", str(path)],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
+
+    assert result.returncode == 3
+    assert "hospital 'Switzerland'" in result.stdout
+    assert "missing" in result.stdout

@@ -80,11 +80,15 @@ def main() -> None:
     """Console-script entry point: run the app, print our errors as one line."""
     _register()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's exit code
+        # (typer.Exit) instead of leaving the process with it.
+        code = app(standalone_mode=False)
     except FedclusterError as error:
         if _state["debug"]:
             raise
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True
+        )
         sys.exit(error.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("aborted")
@@ -100,3 +104,5 @@ def main() -> None:
             error.show()
             sys.exit(error.exit_code)
         raise
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -66,14 +66,18 @@ def _dispatch(federation: Federation, run_dir: Path, *, resume: bool) -> Any:
         from fedcluster.runtime.simulation import run_simulation
 
         return run_simulation(federation, run_dir)
+    if federation.runtime == "local":
+        from fedcluster.runtime.local.submit import run_on_local_federation
+
+        run_on_local_federation(federation, run_dir, resume=resume)
+        return _finished_summary(run_dir)
     if federation.runtime == "kubernetes":
         from fedcluster.runtime.kubernetes.submission import run_on_kubernetes
 
         run_on_kubernetes(federation, run_dir, resume=resume)
         return _finished_summary(run_dir)
     raise RunError(
-        f"runtime {federation.runtime!r} cannot run from here yet; "
-        'use runtime = "simulation"'
+        f"unknown runtime {federation.runtime!r}; use simulation, local or kubernetes"
     )
 
 
