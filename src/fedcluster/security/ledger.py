@@ -245,7 +245,12 @@ def settle_run(federation: Federation, run_dir: Path) -> None:
     privacy = federation.privacy
     if privacy is None:
         return
-    summary = store.read_summary(run_dir) or {}
+    summary = store.read_summary(run_dir)
+    if summary is None:
+        # Nothing says what ran here (a run folder on another machine, say):
+        # the booking of every planned round stands.
+        log.warning("privacy ledger: %s keeps its full booking", run_dir.name)
+        return
     spent = rounds_spent(
         store.read_metrics(run_dir),
         [h.name for h in federation.hospitals],
