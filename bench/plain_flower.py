@@ -100,7 +100,9 @@ def build_apps(
     def train(message: Message, context: Context) -> Message:
         data = site(context)
         model = build_model(2 * len(features), 0)
-        model.load_state_dict(message.content["arrays"].to_torch_state_dict())
+        model.load_state_dict(
+            message.content.array_records["arrays"].to_torch_state_dict()
+        )
         optimiser = torch.optim.SGD(
             model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY
         )
@@ -129,7 +131,9 @@ def build_apps(
     def evaluate(message: Message, context: Context) -> Message:
         data = site(context)
         model = build_model(2 * len(features), 0)
-        model.load_state_dict(message.content["arrays"].to_torch_state_dict())
+        model.load_state_dict(
+            message.content.array_records["arrays"].to_torch_state_dict()
+        )
         with torch.no_grad():
             logits = model(data["test_x"])
             loss = torch.nn.functional.binary_cross_entropy_with_logits(
@@ -149,7 +153,7 @@ def build_apps(
         )
         return Message(content=content, reply_to=message)
 
-    class TimedFedAvg(FedAvg):  # type: ignore[misc]
+    class TimedFedAvg(FedAvg):
         def aggregate_evaluate(self, server_round: int, replies: Any) -> Any:
             result = super().aggregate_evaluate(server_round, replies)
             round_ends.append(time.monotonic())
