@@ -46,4 +46,4 @@ class RunError(FedclusterError):
 class PrivacyBudgetError(FedclusterError):
     """A run would take a hospital past its differential privacy budget."""
 
-    exit_code = 5
+    exit_code = 7
