@@ -66,6 +66,8 @@ def fedcluster(
         cwd=cwd,
         timeout=timeout,
         check=False,
+        # A wide terminal, so tables never wrap a number across two lines.
+        env={**os.environ, "COLUMNS": "200"},
     )
 
 
