@@ -23,9 +23,7 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def demo_federation(
-    tmp_path: Path, demo_data: Path
-) -> Callable[..., Path]:
+def demo_federation(tmp_path: Path, demo_data: Path) -> Callable[..., Path]:
     """Write a demo federation file into a fresh folder; return its path.
 
     The hospitals' CSVs are copied so that a test may damage one of them.

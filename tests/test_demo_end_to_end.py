@@ -40,7 +40,9 @@ def test_the_demo_writes_a_complete_run_folder_and_federation_beats_local(
         f"round-00{r}.pt" for r in range(1, 5)
     ]
 
-    lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    lines = [
+        json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()
+    ]
     assert [line["round"] for line in lines] == [0, 1, 2, 3, 4]
     assert lines[0]["contributors"] == []
     for line in lines[1:]:

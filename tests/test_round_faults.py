@@ -68,7 +68,9 @@ def test_a_hospital_sending_nan_is_left_out_of_each_round_and_recorded(
 
     summary = execute(federation, run_dir)
 
-    lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    lines = [
+        json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()
+    ]
     for line in lines[1:]:
         assert "Switzerland" not in line["contributors"]
         assert len(line["contributors"]) == 3

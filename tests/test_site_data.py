@@ -18,7 +18,9 @@ def task(**params: object) -> HeartTask:
     return HeartTask(HeartParams.model_validate({"features": FEATURES, **params}))
 
 
-def write(tmp_path: Path, rows: dict[str, list[object]], name: str = "site.csv") -> Path:
+def write(
+    tmp_path: Path, rows: dict[str, list[object]], name: str = "site.csv"
+) -> Path:
     path = tmp_path / name
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
