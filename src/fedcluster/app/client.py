@@ -20,6 +20,7 @@ from flwr.app import Context, Message, MetricRecord
 from flwr.clientapp import ClientApp
 
 from fedcluster.app import protocol
+from fedcluster.app.payload_audit import payload_audit_mod
 from fedcluster.app.personalise import personalise_action
 from fedcluster.app.run_options import hospital_mods
 from fedcluster.app.traffic import compression_mod
@@ -36,10 +37,12 @@ _site_cache: dict[tuple[Any, ...], Any] = {}
 
 def build_client_app(sites: Sequence[tuple[str, Path]] | None = None) -> ClientApp:
     """The ClientApp. `sites` maps simulation partition ids to hospitals."""
-    # Compression stays the first mod, so that it is the last to touch a reply.
+    # The payload audit (off unless its variable is set) sees the reply as it
+    # leaves; compression is next, so that it is the last to change a reply.
     # Then secure masking, DP and the test-only attack (see `run_options`).
     client_app = ClientApp(
         mods=[
+            payload_audit_mod,
             compression_mod,
             *hospital_mods(lambda context: resolve_site(context, sites)[0]),
         ]

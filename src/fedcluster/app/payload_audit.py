@@ -1,0 +1,79 @@
+"""A record, kept at the hospital, of everything its ClientApp sends out.
+
+A hospital's security officer wants to see for themselves that no patient row
+leaves the site. When the SuperNode's environment sets
+`FEDCLUSTER_PAYLOAD_AUDIT` to a folder, this ClientApp mod appends one JSON
+line per outgoing reply to `<folder>/<hospital>.jsonl`: the action answered,
+every record's name, and for each array its name, shape and dtype, for each
+metric and config entry its key and type. Values are never written, so the
+record itself holds nothing about any patient.
+
+The mod sits outermost, so what it describes is exactly what travels (after
+compression, masking and any other mod). Without the variable it does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from flwr.app import Context, Message
+from flwr.clientapp.typing import ClientAppCallable
+
+from fedcluster.app import protocol
+
+AUDIT_FOLDER_VARIABLE = "FEDCLUSTER_PAYLOAD_AUDIT"
+
+
+def payload_audit_mod(
+    message: Message, context: Context, call_next: ClientAppCallable
+) -> Message:
+    """Describe the reply in the audit file, then let it go unchanged."""
+    reply = call_next(message, context)
+    folder = os.environ.get(AUDIT_FOLDER_VARIABLE)
+    if not folder:
+        return reply
+    orders = message.content.config_records.get(protocol.INSTRUCTIONS)
+    action = str(orders.get("action", "")) if orders is not None else ""
+    entry = describe_reply(reply)
+    entry["action"] = action
+    hospital = str(entry.get("hospital") or context.node_config.get("hospital", ""))
+    slug = "-".join(hospital.lower().replace(".", " ").split()) or "unknown"
+    path = Path(folder) / f"{slug}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as audit:
+        audit.write(json.dumps(entry) + "\n")
+    return reply
+
+
+def describe_reply(reply: Message) -> dict[str, Any]:
+    """Names, shapes, dtypes and keys of a reply's records; no values."""
+    if reply.has_error():
+        return {"error": True, "arrays": {}, "metrics": {}, "configs": {}}
+    content = reply.content
+    arrays = {
+        record_name: {
+            name: {"shape": list(array.shape), "dtype": array.dtype}
+            for name, array in record.items()
+        }
+        for record_name, record in content.array_records.items()
+    }
+    metrics = {
+        record_name: {key: type(value).__name__ for key, value in record.items()}
+        for record_name, record in content.metric_records.items()
+    }
+    configs = {
+        record_name: {key: type(value).__name__ for key, value in record.items()}
+        for record_name, record in content.config_records.items()
+    }
+    site = content.config_records.get(protocol.SITE)
+    hospital = str(site.get("hospital", "")) if site is not None else ""
+    return {
+        "error": False,
+        "hospital": hospital,
+        "arrays": arrays,
+        "metrics": metrics,
+        "configs": configs,
+    }
