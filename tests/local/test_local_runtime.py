@@ -26,6 +26,7 @@ from fedcluster.federation.load import load_federation
 from fedcluster.federation.model import Federation
 from fedcluster.runtime.local import (
     federation_status,
+    restart_supernode,
     start_federation,
     stop_federation,
     submit_run,
@@ -34,6 +35,7 @@ from fedcluster.runtime.local import (
 from fedcluster.runtime.local.environment import executable, flower_environment
 from fedcluster.runtime.local.errors import LocalRuntimeError
 from fedcluster.runtime.local.layout import LocalLayout
+from fedcluster.runtime.local.state import read_state
 from fedcluster.security.files import write_private
 from fedcluster.security.node_keys import new_node_key, private_openssh
 from fedcluster.security.pki import provision
@@ -237,3 +239,27 @@ def test_up_without_provisioned_keys_says_to_provision(tmp_path: Path) -> None:
     assert done.returncode == 5
     assert "fedcluster provision" in done.stderr
     assert processes_under(tmp_path) == []
+
+
+def test_a_supernode_killed_without_warning_rejoins_when_restarted(
+    running_federation: Federation,
+) -> None:
+    # Prepare: SIGKILL leaves the SuperLink believing the old session is on.
+    layout = LocalLayout.of(running_federation)
+    state = read_state(layout.state_file)
+    assert state is not None
+    killed = state.supernode("Hungary")
+    assert killed is not None
+    os.killpg(killed.pgid, signal.SIGKILL)
+
+    # Act
+    restarted = restart_supernode(
+        running_federation, running_federation.hospital("Hungary")
+    )
+
+    # Assert
+    assert restarted.pid != killed.pid
+    status = federation_status(running_federation)
+    assert status.hospitals["Hungary"].running is True
+    assert status.hospitals["Hungary"].node == "online"
+    assert status.hospitals["Hungary"].pid == restarted.pid

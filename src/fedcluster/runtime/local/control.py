@@ -9,11 +9,13 @@ enough to parse. The connection lives in the federation's own FLWR_HOME, as
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,15 @@ logger = logging.getLogger(__name__)
 
 _ERROR_CODE = re.compile(r"\[code: (\d+)\]")
 KEY_IN_USE = 23
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """A node as the SuperLink lists it."""
+
+    status: str
+    # When the node last came online, to the second; None if it never did.
+    online_at: float | None
 
 
 class ControlError(LocalRuntimeError):
@@ -72,8 +83,18 @@ class Control:
 
     def node_statuses(self) -> dict[int, str]:
         """Node id -> Flower status (`registered`, `online`, `offline`, ...)."""
+        return {node_id: node.status for node_id, node in self.nodes().items()}
+
+    def nodes(self) -> dict[int, NodeState]:
+        """Node id -> status and when the node last came online."""
         reply = self.call(["supernode", "list", CONNECTION])
-        return {int(node["node-id"]): str(node["status"]) for node in reply["nodes"]}
+        return {
+            int(node["node-id"]): NodeState(
+                status=str(node["status"]),
+                online_at=_timestamp(str(node.get("online-at", ""))),
+            )
+            for node in reply["nodes"]
+        }
 
     def start_run(self, app: Path, run_config: Path) -> int:
         """Submit the app in folder `app` with the run config file; the run id."""
@@ -157,3 +178,12 @@ def _error_from(
     code = int(match.group(1)) if match else None
     command = " ".join(arguments[:2])
     return ControlError(f"`flwr {command}` failed: {reason}", code)
+
+
+def _timestamp(text: str) -> float | None:
+    """Seconds since the epoch of Flower's `2026-01-31 12:00:00Z`; None for N/A."""
+    try:
+        moment = dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%SZ")
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=dt.UTC).timestamp()

@@ -44,6 +44,9 @@ class ProcessRecord(BaseModel):
     pid: int
     pgid: int
     start_marker: str
+    # Wall-clock seconds since the epoch when we started it, to tell events
+    # of this process from those of an earlier one with the same role.
+    started_at: float = 0.0
     argv: list[str]
     log: str
 
@@ -70,6 +73,7 @@ def start(
 ) -> ProcessRecord:
     """Start `argv` in a new session, appending its output to `log_path`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    started_at = time.time()
     with log_path.open("ab") as log:
         log.write(f"\n=== fedcluster started: {' '.join(argv)}\n".encode())
         log.flush()
@@ -102,6 +106,7 @@ def start(
         pid=process.pid,
         pgid=process.pid,
         start_marker=marker,
+        started_at=started_at,
         argv=list(argv),
         log=str(log_path),
     )

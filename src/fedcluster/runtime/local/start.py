@@ -20,33 +20,37 @@ from __future__ import annotations
 import logging
 import secrets
 import socket
-import time
 from pathlib import Path
 
-from fedcluster.federation.local import LocalSettings
 from fedcluster.federation.model import Federation, Hospital
 from fedcluster.runtime.local import processes
 from fedcluster.runtime.local.app_folder import write_app_folder, write_config_file
-from fedcluster.runtime.local.control import Control, ControlError, write_connection
-from fedcluster.runtime.local.environment import executable, flower_environment
+from fedcluster.runtime.local.commands import (
+    start_clientapp_superexec,
+    start_serverapp_superexec,
+    start_superlink,
+    start_supernode,
+)
+from fedcluster.runtime.local.control import Control, write_connection
 from fedcluster.runtime.local.errors import LocalRuntimeError
 from fedcluster.runtime.local.layout import LocalLayout
 from fedcluster.runtime.local.processes import ProcessRecord
+from fedcluster.runtime.local.readiness import wait_for_superlink, wait_until_online
 from fedcluster.runtime.local.registration import (
     forget_registrations_without_database,
     register_hospitals,
 )
-from fedcluster.runtime.local.state import LocalState, read_state, write_state
+from fedcluster.runtime.local.state import (
+    LocalState,
+    read_registrations,
+    read_state,
+    write_state,
+)
 from fedcluster.runtime.local.stop import stop_recorded
 from fedcluster.security.errors import SecurityError
 from fedcluster.security.files import ensure_private_folder, write_private
 
 logger = logging.getLogger(__name__)
-
-# A SuperNode killed without saying goodbye stays "online" at the SuperLink
-# until two heartbeats are missed, and a new SuperNode with the same key is
-# refused (code 2004) meanwhile. Retry that long before giving up.
-_STALE_SESSION_RETRY = 5.0
 
 
 def start_federation(federation: Federation) -> LocalState:
@@ -66,22 +70,22 @@ def start_federation(federation: Federation) -> LocalState:
     )
     write_state(layout.state_file, state)
     try:
-        _add(layout, state, _start_superlink(layout, settings))
-        _wait_for_superlink(layout, settings, state)
-        _add(layout, state, _start_serverapp_superexec(layout, settings))
+        _add(layout, state, start_superlink(layout, settings))
+        wait_for_superlink(layout, settings, state)
+        _add(layout, state, start_serverapp_superexec(layout, settings))
 
         control = Control(layout)
         registrations = register_hospitals(federation, layout, control)
         for index, hospital in enumerate(federation.hospitals):
-            _add(layout, state, _start_supernode(layout, settings, hospital, index))
+            _add(layout, state, start_supernode(layout, settings, hospital, index))
             _add(
                 layout,
                 state,
-                _start_clientapp_superexec(layout, settings, hospital, index),
+                start_clientapp_superexec(layout, settings, hospital, index),
             )
 
         node_ids = {name: r.node_id for name, r in registrations.items()}
-        _wait_until_online(federation, layout, state, control, node_ids)
+        wait_until_online(federation, layout, state, control, node_ids=node_ids)
     except BaseException:
         logger.info("start failed; stopping what was started")
         stop_recorded(layout, state)
@@ -96,9 +100,11 @@ def start_federation(federation: Federation) -> LocalState:
 
 
 def restart_supernode(federation: Federation, hospital: Hospital) -> ProcessRecord:
-    """Start a hospital's SuperNode again after it stopped (fault tests, ops).
+    """Start a hospital's SuperNode again after it stopped; wait until online.
 
-    Its ClientApp SuperExec keeps running and reconnects by itself.
+    Its ClientApp SuperExec keeps running and reconnects by itself. If the
+    SuperNode was killed without leaving, this takes until the SuperLink lets
+    its previous session lapse (about a minute).
     """
     layout = LocalLayout.of(federation)
     state = read_state(layout.state_file)
@@ -111,11 +117,27 @@ def restart_supernode(federation: Federation, hospital: Hospital) -> ProcessReco
         raise LocalRuntimeError(
             f"hospital {hospital.name!r}: its SuperNode (pid {old.pid}) still runs"
         )
+    registration = read_registrations(layout.registrations).get(hospital.name)
+    if registration is None:
+        raise LocalRuntimeError(
+            f"hospital {hospital.name!r} was never registered; run `fedcluster up`"
+        )
+
     index = federation.hospitals.index(hospital)
-    record = _start_supernode(layout, federation.local, hospital, index)
+    record = start_supernode(layout, federation.local, hospital, index)
     state.processes = [r for r in state.processes if r != old] + [record]
     write_state(layout.state_file, state)
-    return record
+    wait_until_online(
+        federation,
+        layout,
+        state,
+        Control(layout),
+        node_ids={hospital.name: registration.node_id},
+        hospitals=[hospital],
+    )
+    new = state.supernode(hospital.name)
+    assert new is not None
+    return new
 
 
 def _require_key_material(federation: Federation, layout: LocalLayout) -> None:
@@ -205,194 +227,7 @@ def _ensure_secret(path: Path) -> None:
         write_private(path, secrets.token_hex(32).encode())
 
 
-def _start_superlink(layout: LocalLayout, settings: LocalSettings) -> ProcessRecord:
-    pki = layout.pki
-    argv = [
-        executable("flower-superlink"),
-        "--ssl-ca-certfile", str(pki.ca_certificate),
-        "--ssl-certfile", str(pki.server_certificate),
-        "--ssl-keyfile", str(pki.server_key),
-        "--enable-supernode-auth",
-        "--database", str(layout.database),
-        "--isolation", "process",
-        "--disable-runtime-dependency-installation",
-        "--superexec-auth-secret-file", str(layout.superexec_secret),
-        "--host", settings.superlink_host,
-        "--port", str(settings.superlink_port),
-    ]  # fmt: skip
-    return processes.start(
-        argv,
-        role="superlink",
-        environment=flower_environment(layout.flwr_home),
-        log_path=layout.log("superlink"),
-        cwd=layout.root,
-    )
-
-
-def _start_serverapp_superexec(
-    layout: LocalLayout, settings: LocalSettings
-) -> ProcessRecord:
-    argv = [
-        executable("flower-superexec"),
-        "--runtime-api-address", settings.superlink_address,
-        "--root-certificates", str(layout.pki.ca_certificate),
-        "--superexec-auth-secret-file", str(layout.superexec_secret),
-    ]  # fmt: skip
-    return processes.start(
-        argv,
-        role="serverapp-superexec",
-        environment=flower_environment(layout.flwr_home),
-        log_path=layout.log("serverapp-superexec"),
-        cwd=layout.root,
-    )
-
-
-def _start_supernode(
-    layout: LocalLayout, settings: LocalSettings, hospital: Hospital, index: int
-) -> ProcessRecord:
-    argv = [
-        executable("flower-supernode"),
-        "--superlink", settings.superlink_address,
-        "--root-certificates", str(layout.pki.ca_certificate),
-        "--auth-supernode-private-key", str(layout.pki.hospital_key(hospital)),
-        "--isolation", "process",
-        "--host", "127.0.0.1",
-        "--port", str(settings.supernode_port(index)),
-        "--node-config", str(layout.node_config(hospital)),
-        "--superexec-auth-secret-file", str(layout.hospital_secret(hospital)),
-    ]  # fmt: skip
-    return processes.start(
-        argv,
-        role="supernode",
-        hospital=hospital.name,
-        environment=flower_environment(layout.hospital_home(hospital)),
-        log_path=layout.log(f"{hospital.slug}.supernode"),
-        cwd=layout.hospital_folder(hospital),
-    )
-
-
-def _start_clientapp_superexec(
-    layout: LocalLayout, settings: LocalSettings, hospital: Hospital, index: int
-) -> ProcessRecord:
-    # The SuperNode's runtime API listens on loopback only; the shared secret,
-    # not TLS, keeps other local programs from taking its tasks.
-    argv = [
-        executable("flower-superexec"),
-        "--runtime-api-address", f"127.0.0.1:{settings.supernode_port(index)}",
-        "--insecure",
-        "--superexec-auth-secret-file", str(layout.hospital_secret(hospital)),
-    ]  # fmt: skip
-    return processes.start(
-        argv,
-        role="clientapp-superexec",
-        hospital=hospital.name,
-        environment=flower_environment(layout.hospital_home(hospital)),
-        log_path=layout.log(f"{hospital.slug}.superexec"),
-        cwd=layout.hospital_folder(hospital),
-    )
-
-
 def _add(layout: LocalLayout, state: LocalState, record: ProcessRecord) -> None:
     """Record a started process at once, so `down` finds it even if `up` dies."""
     state.processes.append(record)
     write_state(layout.state_file, state)
-
-
-def _wait_for_superlink(
-    layout: LocalLayout, settings: LocalSettings, state: LocalState
-) -> None:
-    """Wait until the SuperLink accepts connections on its port."""
-    superlink = state.superlink()
-    assert superlink is not None
-    deadline = time.monotonic() + settings.startup_timeout
-    while time.monotonic() < deadline:
-        if not processes.is_ours(superlink):
-            raise LocalRuntimeError(
-                "the SuperLink exited while starting: "
-                f"{processes.last_problem(layout.log('superlink'))}; "
-                f"see {layout.log('superlink')}"
-            )
-        try:
-            with socket.create_connection(
-                (settings.connect_host, settings.superlink_port), timeout=1.0
-            ):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise LocalRuntimeError(
-        f"the SuperLink did not open port {settings.superlink_port} within "
-        f"{settings.startup_timeout:.0f} s; see {layout.log('superlink')}"
-    )
-
-
-def _wait_until_online(
-    federation: Federation,
-    layout: LocalLayout,
-    state: LocalState,
-    control: Control,
-    node_ids: dict[str, int],
-) -> None:
-    """Wait until the SuperLink lists every hospital's node as online."""
-    settings = federation.local
-    deadline = time.monotonic() + settings.startup_timeout
-    waiting = {hospital.name: hospital for hospital in federation.hospitals}
-    statuses: dict[int, str] = {}
-    while waiting:
-        try:
-            statuses = control.node_statuses()
-        except ControlError as error:
-            logger.debug("node list not available yet: %s", error)
-        for name, hospital in list(waiting.items()):
-            status = statuses.get(node_ids[name], "unknown")
-            supernode = state.supernode(name)
-            assert supernode is not None
-            alive = processes.is_ours(supernode)
-            if alive and status == "online":
-                logger.info("hospital %r is online", name)
-                del waiting[name]
-            elif not alive:
-                _handle_exited_supernode(
-                    federation, layout, state, hospital, status, deadline
-                )
-        if waiting and time.monotonic() > deadline:
-            name = next(iter(waiting))
-            log = layout.log(f"{waiting[name].slug}.supernode")
-            status = statuses.get(node_ids[name], "unknown")
-            raise LocalRuntimeError(
-                f"hospital {name!r}: SuperNode not online after "
-                f"{settings.startup_timeout:.0f} s (node {status}); see {log}"
-            )
-        if waiting:
-            time.sleep(1.0)
-
-
-def _handle_exited_supernode(
-    federation: Federation,
-    layout: LocalLayout,
-    state: LocalState,
-    hospital: Hospital,
-    status: str,
-    deadline: float,
-) -> None:
-    """Restart a SuperNode refused only for a stale session; fail otherwise."""
-    log = layout.log(f"{hospital.slug}.supernode")
-    problem = processes.last_problem(log)
-    stale_session = status == "online" and "2004" in problem
-    if stale_session and time.monotonic() + _STALE_SESSION_RETRY < deadline:
-        logger.info(
-            "hospital %r: the SuperLink still holds its previous session; "
-            "retrying in %.0f s",
-            hospital.name,
-            _STALE_SESSION_RETRY,
-        )
-        time.sleep(_STALE_SESSION_RETRY)
-        index = federation.hospitals.index(hospital)
-        record = _start_supernode(layout, federation.local, hospital, index)
-        old = state.supernode(hospital.name)
-        state.processes = [r for r in state.processes if r != old] + [record]
-        write_state(layout.state_file, state)
-        return
-    raise LocalRuntimeError(
-        f"hospital {hospital.name!r}: SuperNode exited: {problem or 'no reason given'}"
-        f"; see {log}"
-    )
