@@ -19,6 +19,10 @@ Each run is a child process. Measured:
   stop included);
 - s/round: steady-state seconds per round, (end of last round - end of first
   round) / (rounds - 1), from timestamps taken in the ServerApp;
+- CPU s: user + system seconds of the child and all its descendants, the
+  work done whatever else the machine is running (wall times and s/round
+  suffer when other jobs share the cores; `load` is the mean 1-minute load
+  average during the run);
 - peak MiB: the largest sum of proportional set sizes (PSS, from
   /proc/PID/smaps_rollup, shared pages split between the processes sharing
   them) over the child and all its descendants (Ray's GCS, raylet and
@@ -163,9 +167,10 @@ def child(app: str, federation_file: Path) -> None:
 # --- measuring a child -----------------------------------------------------
 
 
-def tree_pss_kib(root: int) -> tuple[int, int]:
-    """Summed PSS (KiB) of `root` and all its descendants, and their count."""
+def sample_tree(root: int) -> tuple[int, dict[int, int]]:
+    """Summed PSS (KiB) of `root` and its descendants, and each one's CPU ticks."""
     parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -174,8 +179,10 @@ def tree_pss_kib(root: int) -> tuple[int, int]:
                 stat = f.read()
         except OSError:
             continue
-        # The command name may hold spaces; the parent id follows its ')'.
-        parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+        # The command name may hold spaces; the other fields follow its ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        parents[int(entry)] = int(fields[1])
+        ticks[int(entry)] = int(fields[11]) + int(fields[12])  # utime + stime
     tree, frontier = {root}, [root]
     while frontier:
         parent = frontier.pop()
@@ -193,7 +200,7 @@ def tree_pss_kib(root: int) -> tuple[int, int]:
                         break
         except OSError:
             continue
-    return total, len(tree)
+    return total, {pid: ticks.get(pid, 0) for pid in tree}
 
 
 def measure(app: str, federation_file: Path) -> dict[str, Any]:
@@ -217,13 +224,17 @@ def measure(app: str, federation_file: Path) -> dict[str, Any]:
         text=True,
     )
     peak = {"pss": 0, "processes": 0}
+    cpu_ticks: dict[int, int] = {}  # the last seen CPU ticks of each process
+    loads: list[float] = []
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            pss, count = tree_pss_kib(process.pid)
+            pss, ticks = sample_tree(process.pid)
             peak["pss"] = max(peak["pss"], pss)
-            peak["processes"] = max(peak["processes"], count)
+            peak["processes"] = max(peak["processes"], len(ticks))
+            cpu_ticks.update(ticks)
+            loads.append(os.getloadavg()[0])
             done.wait(0.25)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -236,7 +247,13 @@ def measure(app: str, federation_file: Path) -> dict[str, Any]:
     if process.returncode != 0 or not lines:
         raise SystemExit(f"{app} failed ({process.returncode}):\n{stderr[-3000:]}")
     result: dict[str, Any] = json.loads(lines[-1].removeprefix(RESULT))
-    result.update(wall=wall, peak_mib=peak["pss"] / 1024, processes=peak["processes"])
+    result.update(
+        wall=wall,
+        peak_mib=peak["pss"] / 1024,
+        processes=peak["processes"],
+        cpu=sum(cpu_ticks.values()) / os.sysconf("SC_CLK_TCK"),
+        load=sum(loads) / max(len(loads), 1),
+    )
     return result
 
 
@@ -275,8 +292,8 @@ def main() -> None:
         f"{os.cpu_count()} cores\n"
     )
     header = (
-        f"{'hospitals':>9} {'app':>10} {'wall s':>8} {'s/round':>8} "
-        f"{'peak MiB':>9} {'procs':>6} {'pooled AUC':>10}"
+        f"{'hospitals':>9} {'app':>10} {'wall s':>7} {'CPU s':>7} {'s/round':>8} "
+        f"{'peak MiB':>9} {'procs':>6} {'load':>5} {'pooled AUC':>10}"
     )
     print(header)
     print("-" * len(header))
@@ -284,15 +301,17 @@ def main() -> None:
         for name, result in (("fedcluster", ours), ("flower", plain)):
             auc = result["pooled_auc"]
             print(
-                f"{hospitals:>9} {name:>10} {result['wall']:>8.1f} "
-                f"{result['per_round']:>8.3f} {result['peak_mib']:>9.0f} "
-                f"{result['processes']:>6} {'-' if auc is None else f'{auc:.3f}':>10}"
+                f"{hospitals:>9} {name:>10} {result['wall']:>7.1f} "
+                f"{result['cpu']:>7.1f} {result['per_round']:>8.3f} "
+                f"{result['peak_mib']:>9.0f} {result['processes']:>6} "
+                f"{result['load']:>5.1f} {'-' if auc is None else f'{auc:.3f}':>10}"
             )
     print("\nfedcluster / plain Flower (below 1: fedcluster is faster or smaller)\n")
-    print(f"{'hospitals':>9} {'wall':>7} {'s/round':>8} {'peak memory':>12}")
+    print(f"{'hospitals':>9} {'wall':>7} {'CPU':>7} {'s/round':>8} {'peak memory':>12}")
     for hospitals, _, ours, plain in rows:
         print(
             f"{hospitals:>9} {ours['wall'] / plain['wall']:>7.2f} "
+            f"{ours['cpu'] / plain['cpu']:>7.2f} "
             f"{ours['per_round'] / plain['per_round']:>8.2f} "
             f"{ours['peak_mib'] / plain['peak_mib']:>12.2f}"
         )
