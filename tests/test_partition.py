@@ -208,3 +208,16 @@ def test_a_bad_simulation_table_gives_one_line_naming_the_key(
     assert "\n" not in message
     assert expected in message
     assert message.startswith(str(path))
+
+
+def test_a_natural_hospital_with_too_few_rows_is_left_out_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    table = patients()
+    table.loc[:2, "site"] = "Tiny"
+
+    with caplog.at_level(logging.WARNING, logger="fedcluster"):
+        parts = split_table(table, SplitPlan(partition="natural", by="site"))
+
+    assert "Tiny" not in [name for name, _ in parts]
+    assert "left out 'Tiny': 3 row(s)" in caplog.text
