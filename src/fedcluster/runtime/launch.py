@@ -69,7 +69,17 @@ def _dispatch(federation: Federation, run_dir: Path, *, resume: bool) -> Any:
     if federation.runtime == "local":
         from fedcluster.runtime.local.submit import run_on_local_federation
 
-        run_on_local_federation(federation, run_dir, resume=resume)
+        try:
+            run_on_local_federation(federation, run_dir, resume=resume)
+        except RunError as error:
+            # The ServerApp's own reason (quorum lost, say) says more than
+            # Flower's "finished:failed"; it is in the summary it left.
+            summary = store.read_summary(run_dir)
+            if summary is not None and summary.get("error"):
+                raise RunError(
+                    f"run {run_dir.name} failed: {summary['error']}"
+                ) from error
+            raise
         return _finished_summary(run_dir)
     if federation.runtime == "kubernetes":
         from fedcluster.runtime.kubernetes.submission import run_on_kubernetes
