@@ -20,10 +20,9 @@ import logging
 import zlib
 from typing import TYPE_CHECKING, Any
 
-from flwr.app import Message, MessageType, RecordDict
+from flwr.app import Message, MessageType
 
 from fedcluster.app import protocol
-from fedcluster.app.exchange import exchange
 from fedcluster.tasks.base import Task, add_counts
 
 if TYPE_CHECKING:
@@ -73,31 +72,9 @@ def personalise(run: FederatedRun, global_model: Arrays) -> None:
     if settings is None or not settings.enabled:
         return
     orders = run._orders(protocol.PERSONALISE, epochs=settings.epochs)
-    content = {
-        protocol.GLOBAL_MODEL: protocol.to_array_record(global_model),
-        protocol.GLOBAL_STATISTICS: protocol.to_array_record(run.statistics),
-    }
-    messages = [
-        Message(
-            RecordDict({protocol.INSTRUCTIONS: orders, **content}),
-            dst_node_id=node,
-            message_type=MessageType.EVALUATE,
-        )
-        for node in run._active_nodes()
-    ]
-    result = exchange(
-        run.grid,
-        messages,
-        timeout=run.federation.round_timeout,
-        poll_interval=run.poll_interval,
-    )
-    counts: dict[str, Any] = {}
-    for node, reply in result.replies.items():
-        hospital, error = run._identify(node, reply)
-        if hospital and not error:
-            counts[hospital] = protocol.arrays_in(reply.content, protocol.EVALUATION)
-        elif hospital:
-            log.warning("personalisation at %s failed: %s", hospital, error)
+    content = {protocol.INSTRUCTIONS: orders, **run.model_content(global_model)}
+    result = run.broadcast(run._active_nodes(), MessageType.EVALUATE, content)
+    counts: dict[str, Any] = run.evaluations(result)
     if not counts:
         return
     write_baselines(

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from fedcluster.app import protocol
 from fedcluster.app.checkpoint import Checkpoint, latest_checkpoint, save_checkpoint
 from fedcluster.app.compression import encode_exact, encode_model
-from fedcluster.app.exchange import exchange
+from fedcluster.app.exchange import Exchange, exchange
 from fedcluster.app.personalise import personalise
 from fedcluster.app.run_options import (
     build_aggregator,
@@ -182,21 +182,10 @@ class FederatedRun:
             time.sleep(self.poll_interval * 4)
 
     def _collect_statistics(self) -> None:
-        nodes = self._wait_for_quorum()
-        orders = self._orders(protocol.STATISTICS)
-        messages = [
-            Message(
-                RecordDict({protocol.INSTRUCTIONS: orders}),
-                dst_node_id=node,
-                message_type=MessageType.QUERY,
-            )
-            for node in nodes
-        ]
-        result = exchange(
-            self.grid,
-            messages,
-            timeout=self.federation.round_timeout,
-            poll_interval=self.poll_interval,
+        result = self.broadcast(
+            self._wait_for_quorum(),
+            MessageType.QUERY,
+            {protocol.INSTRUCTIONS: self._orders(protocol.STATISTICS)},
         )
         site_stats = []
         for node, reply in result.replies.items():
@@ -250,27 +239,9 @@ class FederatedRun:
                 else {}
             ),
         )
-        content = {
-            protocol.GLOBAL_MODEL: encode_model(global_model, self._compression),
-            protocol.GLOBAL_STATISTICS: encode_exact(
-                self.statistics, self._compression
-            ),
-        }
-        messages = [
-            Message(
-                RecordDict({protocol.INSTRUCTIONS: orders, **content}),
-                dst_node_id=node,
-                message_type=MessageType.TRAIN,
-            )
-            for node in nodes
-        ]
-        sent_bytes = protocol.message_bytes(messages[0].content) if messages else 0
-        result = exchange(
-            self.grid,
-            messages,
-            timeout=self.federation.round_timeout,
-            poll_interval=self.poll_interval,
-        )
+        content = {protocol.INSTRUCTIONS: orders, **self.model_content(global_model)}
+        sent_bytes = protocol.message_bytes(RecordDict(content))
+        result = self.broadcast(nodes, MessageType.TRAIN, content)
 
         outcome = RoundOutcome([], {}, {}, 0, result.seconds, {})
         for node in result.silent:
@@ -329,67 +300,62 @@ class FederatedRun:
         return outcome
 
     def _evaluate_final(self, global_model: Arrays) -> dict[str, Arrays]:
-        nodes = self._active_nodes()
         orders = self._orders(protocol.EVALUATE)
-        messages = [
-            Message(
-                RecordDict(
-                    {
-                        protocol.INSTRUCTIONS: orders,
-                        protocol.GLOBAL_MODEL: encode_model(
-                            global_model, self._compression
-                        ),
-                        protocol.GLOBAL_STATISTICS: encode_exact(
-                            self.statistics, self._compression
-                        ),
-                    }
-                ),
-                dst_node_id=node,
-                message_type=MessageType.EVALUATE,
-            )
-            for node in nodes
-        ]
-        result = exchange(
-            self.grid,
-            messages,
-            timeout=self.federation.round_timeout,
-            poll_interval=self.poll_interval,
-        )
-        evaluations = {}
-        for node, reply in result.replies.items():
-            hospital, error = self._identify(node, reply)
-            if hospital and not error:
-                evaluations[hospital] = protocol.arrays_in(
-                    reply.content, protocol.EVALUATION
-                )
-        return evaluations
+        content = {protocol.INSTRUCTIONS: orders, **self.model_content(global_model)}
+        result = self.broadcast(self._active_nodes(), MessageType.EVALUATE, content)
+        return self.evaluations(result)
 
     def _local_baselines(self) -> None:
         """Each hospital trains alone for as many epochs; into baselines.json."""
-        nodes = self._active_nodes()
         epochs = self.federation.rounds * self.federation.local_epochs
         orders = self._orders(protocol.LOCAL_BASELINE, epochs=epochs)
+        result = self.broadcast(
+            self._active_nodes(), MessageType.EVALUATE, {protocol.INSTRUCTIONS: orders}
+        )
+        local = {
+            hospital: self.task.metrics(counts)
+            for hospital, counts in self.evaluations(result).items()
+        }
+        write_baselines(self.run_dir, {"local": local})
+
+    # --- messages ----------------------------------------------------------
+
+    def broadcast(
+        self, nodes: list[int], message_type: str, content: Mapping[str, Any]
+    ) -> Exchange:
+        """Send `content` to every node in `nodes`; gather replies until timeout."""
         messages = [
             Message(
-                RecordDict({protocol.INSTRUCTIONS: orders}),
-                dst_node_id=node,
-                message_type=MessageType.EVALUATE,
+                RecordDict(dict(content)), dst_node_id=node, message_type=message_type
             )
             for node in nodes
         ]
-        result = exchange(
+        return exchange(
             self.grid,
             messages,
             timeout=self.federation.round_timeout,
             poll_interval=self.poll_interval,
         )
-        local: dict[str, dict[str, float]] = {}
+
+    def model_content(self, global_model: Arrays) -> dict[str, Any]:
+        """The records that carry the global model and the shared statistics."""
+        return {
+            protocol.GLOBAL_MODEL: encode_model(global_model, self._compression),
+            protocol.GLOBAL_STATISTICS: encode_exact(
+                self.statistics, self._compression
+            ),
+        }
+
+    def evaluations(self, result: Exchange) -> dict[str, Arrays]:
+        """Evaluation counts by hospital, from the replies that carry them."""
+        found = {}
         for node, reply in result.replies.items():
             hospital, error = self._identify(node, reply)
             if hospital and not error:
-                counts = protocol.arrays_in(reply.content, protocol.EVALUATION)
-                local[hospital] = self.task.metrics(counts)
-        write_baselines(self.run_dir, {"local": local})
+                found[hospital] = protocol.arrays_in(reply.content, protocol.EVALUATION)
+            elif hospital:
+                log.warning("%s could not evaluate: %s", hospital, error)
+        return found
 
     # --- bookkeeping -------------------------------------------------------
 
