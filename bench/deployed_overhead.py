@@ -1,0 +1,207 @@
+"""Seconds per round of the deployed demo, before and after trimming the waits.
+
+Four demo hospitals, each behind its own real SuperNode, over TLS with node
+authentication (`fedcluster up --runtime local`), against the same rounds in
+simulation and against the compute floor (the same work in one process, see
+`simulation_overhead.py`). All of it is measured in one run and printed side
+by side, as seconds per round and as ratios:
+
+- before: Flower's default cadence. The ServerApp waits for replies polling
+  every 3 s, as Flower's `send_and_receive` does, and every SuperExec polls
+  for tasks every 1 s (Flower's default).
+- after: our own push/pull loop polling every 0.1 s (the default), and
+  `FLWR_SUPEREXEC_TASK_POLL_INTERVAL=0.05` for every SuperExec.
+
+In both, a SuperNode that finds no message sleeps 3 s (fixed in Flower 1.42,
+no option changes it) and every message starts a new ClientApp process.
+
+The deployed run's pooled AUC is printed beside the simulated run's, for the
+same seed: they should agree within 0.01.
+
+    .venv/bin/python bench/deployed_overhead.py [--rounds 10] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
+os.environ.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from simulation_overhead import compute_floor
+
+SUPEREXEC_POLL = "FLWR_SUPEREXEC_TASK_POLL_INTERVAL"
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often the ServerApp and the SuperExecs look for work."""
+
+    label: str
+    serverapp_poll: float
+    superexec_poll: float | None  # None: Flower's default (1 s)
+
+
+BEFORE = Cadence("deployed, before (Flower's default polls)", 3.0, None)
+AFTER = Cadence("deployed, after (short polls)", 0.1, 0.05)
+
+
+@dataclass(frozen=True)
+class Measured:
+    per_round: float  # mean seconds of a round inside the round loop
+    whole: float  # seconds of the whole run divided by the rounds
+    auc: float | None
+
+
+def simulated(federation_file: Path) -> Measured:
+    from fedcluster.cli.common import quiet_flower
+    from fedcluster.federation.load import load_federation
+    from fedcluster.runtime.launch import execute, prepare_run
+
+    quiet_flower()
+    federation = load_federation(federation_file)
+    run_dir = prepare_run(federation)
+    started = time.perf_counter()
+    summary = execute(federation, run_dir)
+    return _measured(run_dir, summary, time.perf_counter() - started)
+
+
+def deployed(federation_file: Path, cadence: Cadence) -> Measured:
+    """Up, one run, down, with the SuperExecs started under `cadence`."""
+    from fedcluster.federation.load import load_federation
+    from fedcluster.report.store import read_summary
+    from fedcluster.runtime.launch import prepare_run
+    from fedcluster.runtime.local import (
+        start_federation,
+        stop_federation,
+        submit_run,
+        wait_for_run,
+    )
+
+    federation = load_federation(federation_file)
+    saved = os.environ.pop(SUPEREXEC_POLL, None)
+    if cadence.superexec_poll is not None:
+        os.environ[SUPEREXEC_POLL] = str(cadence.superexec_poll)
+    try:
+        start_federation(federation)
+        try:
+            run_dir = prepare_run(federation)
+            started = time.perf_counter()
+            run_id = submit_run(
+                federation,
+                run_dir,
+                extra_config={"poll-interval": cadence.serverapp_poll},
+            )
+            outcome = wait_for_run(federation, run_id, timeout=7200)
+            total = time.perf_counter() - started
+        finally:
+            stop_federation(federation)
+    finally:
+        os.environ.pop(SUPEREXEC_POLL, None)
+        if saved is not None:
+            os.environ[SUPEREXEC_POLL] = saved
+    if not outcome.completed:
+        raise SystemExit(f"{cadence.label}: run ended {outcome.status}")
+    return _measured(run_dir, read_summary(run_dir), total)
+
+
+def _measured(run_dir: Path, summary: Any, total: float) -> Measured:
+    from fedcluster.report.store import read_metrics
+
+    lines = [line for line in read_metrics(run_dir) if line["round"] > 0]
+    per_round = sum(line["seconds"] for line in lines) / len(lines)
+    pooled = (summary or {}).get("results", {}).get("pooled", {})
+    auc = pooled.get("federated", {}).get("auc")
+    return Measured(per_round, total / len(lines), auc)
+
+
+def write_federation(folder: Path, *, rounds: int, seed: int) -> Path:
+    from fedcluster.data.demo import write_demo_data
+    from fedcluster.federation.templates import demo_federation
+
+    hospitals = write_demo_data(folder)
+    text = demo_federation(
+        [(h.name, h.path) for h in hospitals],
+        rounds=rounds,
+        seed=seed,
+        runs_dir=Path("runs"),
+    )
+    port = _free_port_block(len(hospitals) + 1)
+    text = text.replace(
+        "\n[task]",
+        f"round_timeout = 600\n\n[local]\nsuperlink_port = {port}\n"
+        f"supernode_base_port = {port + 1}\nstartup_timeout = 180\n\n[task]",
+        1,
+    )
+    path = folder / "federation.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _free_port_block(count: int) -> int:
+    import random
+    import socket
+
+    for _ in range(200):
+        base = random.randint(20_000, 60_000 - count)
+        try:
+            for offset in range(count):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", base + offset))
+        except OSError:
+            continue
+        return base
+    raise SystemExit("no block of free ports found")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    from fedcluster.federation.load import load_federation
+    from fedcluster.security.pki import provision
+
+    with tempfile.TemporaryDirectory() as folder:
+        federation_file = write_federation(
+            Path(folder), rounds=args.rounds, seed=args.seed
+        )
+        provision(load_federation(federation_file))
+        floor = compute_floor(federation_file)
+        simulation = simulated(federation_file)
+        rows = [("simulation (Flower's engine)", simulation)]
+        for cadence in (BEFORE, AFTER):
+            rows.append((cadence.label, deployed(federation_file, cadence)))
+
+    print(f"demo, 4 hospitals, {args.rounds} rounds, seed {args.seed}")
+    header = f"{'':44}{'s/round':>9}{'x floor':>9}{'x sim':>7}"
+    print(header + f"{'overhead s':>12}{'whole s/rd':>12}{'pooled AUC':>12}")
+    print(f"{'compute floor (no Flower, one process)':44}{floor:9.2f}{1.0:9.1f}")
+    for label, measured in rows:
+        auc = "" if measured.auc is None else f"{measured.auc:.4f}"
+        print(
+            f"{label:44}{measured.per_round:9.2f}"
+            f"{measured.per_round / floor:9.1f}"
+            f"{measured.per_round / simulation.per_round:7.1f}"
+            f"{measured.per_round - floor:12.2f}"
+            f"{measured.whole:12.2f}{auc:>12}"
+        )
+    after = rows[-1][1]
+    if simulation.auc is not None and after.auc is not None:
+        print(
+            f"pooled AUC, deployed minus simulated: {after.auc - simulation.auc:+.4f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
