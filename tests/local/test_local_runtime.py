@@ -166,6 +166,10 @@ def test_a_submitted_run_completes_and_fills_the_run_store(
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "completed"
     assert summary["rounds_completed"] == 1
+    assert summary["runtime"] == "local"
+    assert summary["security"]["tls"] is True
+    assert summary["security"]["node_authentication"] is True
+    assert "centralized" not in summary["results"]["pooled"]
     assert any("aggregate" in line.lower() for line in lines)
 
 

@@ -89,6 +89,8 @@ app = ServerApp()
 def _deployed_main(grid: Grid, context: Context) -> None:
     config = context.run_config
     federation = load_federation(Path(str(config["federation-file"])))
+    # `fedcluster run --runtime` overrides the file; record the truth.
+    federation = federation.on_runtime(str(config.get("runtime") or federation.runtime))
     run_dir = Path(str(config["run-dir"]))
     run_dir.mkdir(parents=True, exist_ok=True)
     drive(

@@ -35,8 +35,4 @@ def quiet_flower() -> None:
 
 def with_runtime(federation: Federation, runtime: str | None) -> Federation:
     """The federation with its runtime overridden from the command line."""
-    if runtime is None or runtime == federation.runtime:
-        return federation
-    changed = federation.model_copy(update={"runtime": runtime})
-    changed._source = federation.source
-    return changed
+    return federation if runtime is None else federation.on_runtime(runtime)

@@ -204,6 +204,14 @@ class Federation(Strict):
             )
         return hospitals
 
+    def on_runtime(self, runtime: str) -> Federation:
+        """This federation run on `runtime` instead of the file's own."""
+        if runtime == self.runtime:
+            return self
+        changed = self.model_copy(update={"runtime": runtime})
+        changed._source = self._source
+        return changed
+
     def hospital(self, name: str) -> Hospital:
         """The hospital called `name`; KeyError when there is none."""
         for hospital in self.hospitals:

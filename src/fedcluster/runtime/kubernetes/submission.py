@@ -122,6 +122,7 @@ def run_on_kubernetes(
     submit = submit or FlwrSubmitter(plan, tools)
     run_config = {
         "federation-file": names.FEDERATION_FILE,
+        "runtime": "kubernetes",
         "run-dir": f"{names.RUNS_DIR}/{run_dir.name}",
     }
     stop = threading.Event()

@@ -28,6 +28,9 @@ ConfigValue = str | int | float | bool
 RUN_CONFIG_DEFAULTS: Mapping[str, ConfigValue] = {
     "federation-file": "",
     "run-dir": "",
+    # The runtime the run was started on; it overrides the file's `runtime`
+    # so that summary.json says where the run really happened.
+    "runtime": "",
     "resume": False,
     "poll-interval": 0.1,
 }

@@ -84,6 +84,7 @@ def submit_run(
     values: dict[str, ConfigValue] = {
         "federation-file": str(federation.source),
         "run-dir": str(run_dir.resolve()),
+        "runtime": "local",
         **(extra_config or {}),
     }
     # One config file per submission, named after nothing that can collide.
