@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -57,7 +58,7 @@ AFTER = Cadence("deployed, after (short polls)", 0.1, 0.05)
 
 @dataclass(frozen=True)
 class Measured:
-    per_round: float  # mean seconds of a round inside the round loop
+    per_round: float  # median seconds of a round inside the round loop
     whole: float  # seconds of the whole run divided by the rounds
     auc: float | None
 
@@ -118,7 +119,8 @@ def _measured(run_dir: Path, summary: Any, total: float) -> Measured:
     from fedcluster.report.store import read_metrics
 
     lines = [line for line in read_metrics(run_dir) if line["round"] > 0]
-    per_round = sum(line["seconds"] for line in lines) / len(lines)
+    # The median, because simulation's first round also starts its workers.
+    per_round = statistics.median(line["seconds"] for line in lines)
     pooled = (summary or {}).get("results", {}).get("pooled", {})
     auc = pooled.get("federated", {}).get("auc")
     return Measured(per_round, total / len(lines), auc)
