@@ -20,13 +20,25 @@ def demo_command(
         "--folder",
         help="Where the hospitals' CSVs and federation.toml go.",
     ),
+    runtime: str = typer.Option(
+        "simulation",
+        "--runtime",
+        help="simulation (Flower's simulation engine) or local (real SuperLink "
+        "and SuperNode processes over TLS: provision, up, run, down in one go).",
+    ),
 ) -> None:
-    """Write the four demo hospitals' data and train on it in simulation."""
+    """Write the four demo hospitals' data and train on it."""
     from fedcluster.cli.run import run_federation
     from fedcluster.data.demo import write_demo_data
+    from fedcluster.errors import FedclusterError
     from fedcluster.federation.load import load_federation
     from fedcluster.federation.templates import demo_federation
 
+    if runtime not in ("simulation", "local"):
+        raise FedclusterError(
+            f"the demo runs on simulation or local, not {runtime!r}; for "
+            "Kubernetes write a federation file with `fedcluster init --kubernetes`"
+        )
     hospitals = write_demo_data(folder)
     for hospital in hospitals:
         console.print(f"  {hospital.name}: {hospital.rows} patients -> {hospital.path}")
@@ -37,8 +49,25 @@ def demo_command(
             rounds=rounds,
             seed=seed,
             runs_dir=Path(runs_dir).resolve(),
+            runtime=runtime,
         ),
         encoding="utf-8",
     )
     console.print(f"federation file: {federation_file}")
-    run_federation(load_federation(federation_file))
+    federation = load_federation(federation_file)
+    if runtime == "simulation":
+        run_federation(federation)
+        return
+
+    from fedcluster.runtime.local import start_federation, stop_federation
+    from fedcluster.security.pki import provision
+
+    provision(federation)
+    with console.status("starting a SuperLink and four SuperNodes over TLS..."):
+        start_federation(federation)
+    try:
+        run_federation(federation)
+    finally:
+        with console.status("stopping the SuperLink and SuperNodes..."):
+            stop_federation(federation)
+        console.print(f"stopped every process; logs in {federation.state_dir}")
