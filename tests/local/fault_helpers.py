@@ -37,7 +37,7 @@ def write_fault_federation(
     hospitals: Sequence[str] = FAULT_HOSPITALS,
     rounds: int = 2,
     min_hospitals: int = 2,
-    round_timeout: float = 60,
+    round_timeout: float = 180,
     quorum_deadline: float = 30,
     task: str = "heart",
 ) -> Path:
