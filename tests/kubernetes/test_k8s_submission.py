@@ -215,6 +215,7 @@ def test_run_on_kubernetes_hands_the_submitter_the_pod_paths_and_mirrors_the_run
     assert seen["connection"] == "fedcluster-kubernetes"
     assert seen["run_config"] == {
         "federation-file": names.FEDERATION_FILE,
+        "runtime": "kubernetes",
         "run-dir": f"{names.RUNS_DIR}/{run_dir.name}",
     }
     env = seen["env"]
