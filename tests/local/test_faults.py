@@ -224,9 +224,7 @@ def test_too_few_hospitals_online_stops_the_run_with_one_clear_line(
     assert done.returncode != 0
     last_line = done.stderr.strip().splitlines()[-1]
     assert "only 3 of 4 hospitals online" in last_line, done.stderr
-    run_dirs = [
-        p for p in (bed.folder / "runs").iterdir() if p.name.startswith("faults")
-    ]
+    run_dirs = [p for p in (bed.folder / "runs").iterdir() if p.name[:1].isdigit()]
     summaries = [summary_of(p) for p in run_dirs if (p / "summary.json").exists()]
     assert any(
         s["status"] == "failed" and "hospitals online" in s["error"] for s in summaries
