@@ -236,7 +236,7 @@ def test_a_killed_hospital_is_left_out_of_the_round_and_contributes_again(
 ) -> None:
     # Prepare: enough rounds for the SuperLink to notice the loss (about a
     # minute) and for the restarted SuperNode to come back before the end.
-    path = bed.federation_file("kill-node.toml", rounds=8, round_timeout=180)
+    path = bed.federation_file("kill-node.toml", rounds=8, round_timeout=90)
     federation = load(path)
     run_dir = bed.folder / "runs" / "kill-node"
     run_id = submit_run(federation, run_dir)
