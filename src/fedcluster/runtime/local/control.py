@@ -69,7 +69,7 @@ def write_connection(layout: LocalLayout, settings: LocalSettings) -> None:
 class Control:
     """The `flwr` command line bound to one federation's SuperLink."""
 
-    def __init__(self, layout: LocalLayout, *, timeout: float = 60.0) -> None:
+    def __init__(self, layout: LocalLayout, *, timeout: float = 180.0) -> None:
         self.layout = layout
         self.timeout = timeout
         self.environment = flower_environment(layout.flwr_home)

@@ -53,4 +53,7 @@ def flower_environment(flwr_home: Path) -> dict[str, str]:
             ),
         }
     )
+    # A SuperExec looks for new work once a second by default, and every
+    # message of every round waits for that poll: look more often.
+    environment.setdefault("FLWR_SUPEREXEC_TASK_POLL_INTERVAL", "0.1")
     return environment
