@@ -32,6 +32,7 @@ from fedcluster.data.standardise import Standardiser
 from fedcluster.errors import SiteDataError
 from fedcluster.tasks.base import Counts, SiteProfile, TrainOutcome
 from fedcluster.tasks.scores import auc_from_histograms, score_histograms
+from fedcluster.tasks.training import train_minibatches
 
 FloatArray = NDArray[np.float64]
 
@@ -267,29 +268,17 @@ def _sgd_epochs(
         momentum=params.momentum,
         weight_decay=params.weight_decay,
     )
-    loss_fn = torch.nn.CrossEntropyLoss()
-    # FedProx pulls each step towards the model the round started from.
-    anchor = [p.detach().clone() for p in model.parameters()]
-    generator = torch.Generator().manual_seed(seed)
-    total_loss, seen = 0.0, 0
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(inputs), generator=generator).to(inputs.device)
-        for start in range(0, len(order), params.batch_size):
-            batch = order[start : start + params.batch_size]
-            optimiser.zero_grad()
-            loss = loss_fn(model(inputs[batch]), targets[batch])
-            total_loss += loss.item() * len(batch)
-            seen += len(batch)
-            if proximal_mu > 0:
-                drift = sum(
-                    ((p - a) ** 2).sum()
-                    for p, a in zip(model.parameters(), anchor, strict=True)
-                )
-                loss = loss + proximal_mu / 2 * drift
-            loss.backward()
-            optimiser.step()
-    return total_loss / max(seen, 1)
+    return train_minibatches(
+        model,
+        inputs,
+        targets,
+        optimiser=optimiser,
+        loss_fn=torch.nn.CrossEntropyLoss(),
+        epochs=epochs,
+        batch_size=params.batch_size,
+        seed=seed,
+        proximal_mu=proximal_mu,
+    )
 
 
 def class_auc(positives: FloatArray, negatives: FloatArray) -> float:
