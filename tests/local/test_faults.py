@@ -9,9 +9,11 @@ Refusal of an unregistered key or of a SuperNode without the CA is tested in
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +106,25 @@ def bed(
             finally:
                 leftovers = kill_everything_under(folder)
                 assert not leftovers, f"processes left behind: {leftovers}"
+
+
+@contextlib.contextmanager
+def _submitted(
+    bed: FaultBed, federation: Federation, name: str
+) -> Iterator[tuple[Path, int]]:
+    """Submit a run into a run folder of its own; stop it if the test fails.
+
+    A rerun of a failed test must neither write into the first attempt's run
+    folder nor share the federation with that attempt's run, still going.
+    """
+    run_dir = bed.folder / "runs" / f"{name}-{time.time_ns()}"
+    run_id = submit_run(federation, run_dir)
+    try:
+        yield run_dir, run_id
+    except BaseException:
+        with contextlib.suppress(Exception):
+            Control(LocalLayout.of(federation)).stop_run(run_id)
+        raise
 
 
 def _run(bed: FaultBed, path: Path, name: str, *, timeout: float = 400) -> Path:
@@ -238,11 +259,6 @@ def test_too_few_hospitals_online_stops_the_run_with_one_clear_line(
     )
 
 
-@pytest.mark.skip(
-    reason="failed twice in a clean CI-like run on 2026-12-03: the rerun writes "
-    "into the same run folder while the first attempt's Flower run is still "
-    "going, and the first failure was not diagnosed; it passed when run alone"
-)
 def test_a_killed_hospital_is_left_out_of_the_round_and_contributes_again(
     bed: FaultBed,
 ) -> None:
@@ -250,14 +266,13 @@ def test_a_killed_hospital_is_left_out_of_the_round_and_contributes_again(
     # minute) and for the restarted SuperNode to come back before the end.
     path = bed.federation_file("kill-node.toml", rounds=8, round_timeout=90)
     federation = load(path)
-    run_dir = bed.folder / "runs" / "kill-node"
-    run_id = submit_run(federation, run_dir)
-    wait_until(lambda: 1 in checkpoint_rounds(run_dir), timeout=300, what="round 1")
+    with _submitted(bed, federation, "kill-node") as (run_dir, run_id):
+        wait_until(lambda: 1 in checkpoint_rounds(run_dir), timeout=300, what="round 1")
 
-    # Act: Switzerland's SuperNode dies mid-run, then comes back.
-    kill_supernode(federation, "Switzerland")
-    restart_supernode(federation, federation.hospital("Switzerland"))
-    outcome = wait_for_run(federation, run_id, timeout=600)
+        # Act: Switzerland's SuperNode dies mid-run, then comes back.
+        kill_supernode(federation, "Switzerland")
+        restart_supernode(federation, federation.hospital("Switzerland"))
+        outcome = wait_for_run(federation, run_id, timeout=600)
 
     # Assert
     assert outcome.completed, outcome

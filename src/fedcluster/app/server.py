@@ -15,6 +15,7 @@ from pathlib import Path
 from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
+from fedcluster.app.object_pulls import shorten_object_pull_retries
 from fedcluster.app.rounds import FederatedRun
 from fedcluster.federation.load import load_federation
 from fedcluster.federation.model import Federation
@@ -87,6 +88,9 @@ app = ServerApp()
 
 @app.main()
 def _deployed_main(grid: Grid, context: Context) -> None:
+    # Replies are pulled the moment they are listed, often before their
+    # arrays are: retry those in milliseconds, not seconds.
+    shorten_object_pull_retries()
     config = context.run_config
     federation = load_federation(Path(str(config["federation-file"])))
     # `fedcluster run --runtime` overrides the file; record the truth.

@@ -9,6 +9,12 @@
   runtime API port on loopback and a node config naming only its data file;
 - beside it, the ClientApp's `flower-superexec`.
 
+Unless `[local] quick_start = false`, the two per-hospital processes run
+through our thin launchers `fedcluster-supernode` and `fedcluster-superexec`
+(see `quick_supernode` and `warm_superexec`): the same Flower commands with
+shorter idle waits and ClientApp processes forked warm, which removes most of
+a deployed round's fixed waiting.
+
 Each SuperExec proves a shared secret to the runtime API it takes tasks from.
 """
 
@@ -17,9 +23,19 @@ from __future__ import annotations
 from fedcluster.federation.local import LocalSettings
 from fedcluster.federation.model import Hospital
 from fedcluster.runtime.local import processes
-from fedcluster.runtime.local.environment import executable, flower_environment
+from fedcluster.runtime.local.environment import (
+    SUPEREXEC_POLL_VARIABLE,
+    executable,
+    flower_environment,
+)
 from fedcluster.runtime.local.layout import LocalLayout
 from fedcluster.runtime.local.processes import ProcessRecord
+from fedcluster.runtime.local.quick_supernode import (
+    POLL_VARIABLE as SUPERNODE_POLL_VARIABLE,
+)
+from fedcluster.runtime.local.warm_superexec import PRELOAD_VARIABLE, task_module
+
+SERVERAPP_SUPEREXEC_POLL = "0.5"
 
 
 def start_superlink(layout: LocalLayout, settings: LocalSettings) -> ProcessRecord:
@@ -55,10 +71,14 @@ def start_serverapp_superexec(
         "--root-certificates", str(layout.pki.ca_certificate),
         "--superexec-auth-secret-file", str(layout.superexec_secret),
     ]  # fmt: skip
+    environment = flower_environment(layout.flwr_home)
+    # This SuperExec only waits for runs to start, and every look costs the
+    # SuperLink a database query that rounds in progress wait behind.
+    environment[SUPEREXEC_POLL_VARIABLE] = SERVERAPP_SUPEREXEC_POLL
     return processes.start(
         argv,
         role="serverapp-superexec",
-        environment=flower_environment(layout.flwr_home),
+        environment=environment,
         log_path=layout.log("serverapp-superexec"),
         cwd=layout.root,
     )
@@ -67,8 +87,9 @@ def start_serverapp_superexec(
 def start_supernode(
     layout: LocalLayout, settings: LocalSettings, hospital: Hospital, index: int
 ) -> ProcessRecord:
+    program = "fedcluster-supernode" if settings.quick_start else "flower-supernode"
     argv = [
-        executable("flower-supernode"),
+        executable(program),
         "--superlink", settings.superlink_address,
         "--root-certificates", str(layout.pki.ca_certificate),
         "--auth-supernode-private-key", str(layout.pki.hospital_key(hospital)),
@@ -78,32 +99,42 @@ def start_supernode(
         "--node-config", str(layout.node_config(hospital)),
         "--superexec-auth-secret-file", str(layout.hospital_secret(hospital)),
     ]  # fmt: skip
+    environment = flower_environment(layout.hospital_home(hospital))
+    environment[SUPERNODE_POLL_VARIABLE] = str(settings.supernode_poll)
     return processes.start(
         argv,
         role="supernode",
         hospital=hospital.name,
-        environment=flower_environment(layout.hospital_home(hospital)),
+        environment=environment,
         log_path=layout.log(f"{hospital.slug}.supernode"),
         cwd=layout.hospital_folder(hospital),
     )
 
 
 def start_clientapp_superexec(
-    layout: LocalLayout, settings: LocalSettings, hospital: Hospital, index: int
+    layout: LocalLayout,
+    settings: LocalSettings,
+    hospital: Hospital,
+    index: int,
+    *,
+    task_name: str,
 ) -> ProcessRecord:
     # The SuperNode's runtime API listens on loopback only; the shared secret,
     # not TLS, keeps other local programs from taking its tasks.
+    program = "fedcluster-superexec" if settings.quick_start else "flower-superexec"
     argv = [
-        executable("flower-superexec"),
+        executable(program),
         "--runtime-api-address", f"127.0.0.1:{settings.supernode_port(index)}",
         "--insecure",
         "--superexec-auth-secret-file", str(layout.hospital_secret(hospital)),
     ]  # fmt: skip
+    environment = flower_environment(layout.hospital_home(hospital))
+    environment[PRELOAD_VARIABLE] = task_module(task_name)
     return processes.start(
         argv,
         role="clientapp-superexec",
         hospital=hospital.name,
-        environment=flower_environment(layout.hospital_home(hospital)),
+        environment=environment,
         log_path=layout.log(f"{hospital.slug}.superexec"),
         cwd=layout.hospital_folder(hospital),
     )

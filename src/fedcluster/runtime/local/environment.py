@@ -16,6 +16,8 @@ from pathlib import Path
 
 from fedcluster.runtime.local.errors import LocalRuntimeError
 
+SUPEREXEC_POLL_VARIABLE = "FLWR_SUPEREXEC_TASK_POLL_INTERVAL"
+
 
 def bin_folder() -> Path:
     """The folder holding this Python's console scripts (the venv's `bin`)."""
@@ -55,5 +57,5 @@ def flower_environment(flwr_home: Path) -> dict[str, str]:
     )
     # A SuperExec looks for new work once a second by default, and every
     # message of every round waits for that poll: look more often.
-    environment.setdefault("FLWR_SUPEREXEC_TASK_POLL_INTERVAL", "0.1")
+    environment.setdefault(SUPEREXEC_POLL_VARIABLE, "0.1")
     return environment

@@ -81,7 +81,13 @@ def start_federation(federation: Federation) -> LocalState:
             _add(
                 layout,
                 state,
-                start_clientapp_superexec(layout, settings, hospital, index),
+                start_clientapp_superexec(
+                    layout,
+                    settings,
+                    hospital,
+                    index,
+                    task_name=federation.task.name,
+                ),
             )
 
         node_ids = {name: r.node_id for name, r in registrations.items()}
