@@ -450,3 +450,31 @@ def test_the_serverapp_reads_the_federation_file_from_the_state_volume(
         "fedcluster.io/tls-sha256",
         "fedcluster.io/federation-sha256",
     }
+
+
+def test_every_hospital_command_is_a_script_the_hospital_image_installs(
+    three: tuple[Path, list[Obj]],
+) -> None:
+    # Prepare: the image pip-installs this package with flwr; its scripts
+    # are this project's own and Flower's console scripts.
+    import tomllib
+    from importlib import metadata
+
+    project = tomllib.loads(
+        (Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8")
+    )
+    installed = set(project["project"]["scripts"]) | {
+        entry.name for entry in metadata.distribution("flwr").entry_points
+    }
+    _, objects = three
+
+    for deployment in _supernodes(objects):
+        # Act
+        commands = {c["name"]: c["command"] for c in _pod(deployment)["containers"]}
+
+        # Assert
+        assert commands == {
+            "supernode": ["fedcluster-supernode"],
+            "clientapp": ["fedcluster-superexec"],
+        }
+        assert {command[0] for command in commands.values()} <= installed
