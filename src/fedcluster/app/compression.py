@@ -29,6 +29,8 @@ import numpy as np
 from flwr.app import Array, ArrayRecord
 from numpy.typing import NDArray
 
+from fedcluster.app.packing import unpack_record
+
 Method = str  # "none", "float16" or "int8"; see fedcluster.federation.traffic
 
 FLOAT16 = "fedcluster.float16"
@@ -67,8 +69,10 @@ def encode_exact(arrays: Mapping[str, NDArray[Any]], method: Method) -> ArrayRec
 
 
 def decode_record(record: ArrayRecord) -> dict[str, NDArray[Any]]:
-    """Every array of `record` as NumPy, whichever way it was encoded."""
-    return {name: decode_array(array) for name, array in record.items()}
+    """Every array of `record` as NumPy, whichever way it was encoded, and
+    whether or not the record travelled packed (see `packing`)."""
+    members = unpack_record(record)
+    return {name: decode_array(array) for name, array in members.items()}
 
 
 def decode_array(array: Array) -> NDArray[Any]:

@@ -9,7 +9,9 @@ metric and config entry its key and type. Values are never written, so the
 record itself holds nothing about any patient.
 
 The mod sits outermost, so what it describes is exactly what travels (after
-compression, masking and any other mod). Without the variable it does nothing.
+compression, masking and any other mod). A record packed into one array for a
+deployed run is described by its members, which are what the packed bytes
+hold. Without the variable it does nothing.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flwr.app import Context, Message
+from flwr.app import ArrayRecord, Context, Message
 from flwr.clientapp.typing import ClientAppCallable
 
 from fedcluster.app import protocol
+from fedcluster.app.packing import is_packed, packed_members
 
 AUDIT_FOLDER_VARIABLE = "FEDCLUSTER_PAYLOAD_AUDIT"
 
@@ -48,16 +51,28 @@ def payload_audit_mod(
     return reply
 
 
+def _describe_arrays(record: ArrayRecord) -> dict[str, Any]:
+    """Each array's name, shape and dtype; a packed record's members, read
+    from its header, since they are what the packed bytes hold."""
+    if is_packed(record):
+        packed = next(iter(record.values()))
+        return {
+            member["name"]: {"shape": member["shape"], "dtype": member["dtype"]}
+            for member in packed_members(packed.data)
+        }
+    return {
+        name: {"shape": list(array.shape), "dtype": array.dtype}
+        for name, array in record.items()
+    }
+
+
 def describe_reply(reply: Message) -> dict[str, Any]:
     """Names, shapes, dtypes and keys of a reply's records; no values."""
     if reply.has_error():
         return {"error": True, "arrays": {}, "metrics": {}, "configs": {}}
     content = reply.content
     arrays = {
-        record_name: {
-            name: {"shape": list(array.shape), "dtype": array.dtype}
-            for name, array in record.items()
-        }
+        record_name: _describe_arrays(record)
         for record_name, record in content.array_records.items()
     }
     metrics = {

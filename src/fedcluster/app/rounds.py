@@ -33,6 +33,7 @@ from fedcluster.app import protocol
 from fedcluster.app.checkpoint import Checkpoint, latest_checkpoint, save_checkpoint
 from fedcluster.app.compression import encode_exact, encode_model
 from fedcluster.app.exchange import Exchange, exchange
+from fedcluster.app.packing import PACK, pack_record
 from fedcluster.app.personalise import personalise
 from fedcluster.app.run_options import (
     build_aggregator,
@@ -262,15 +263,20 @@ class FederatedRun:
                 outcome.failures[name] = error or "unidentified reply"
                 continue
             reply_content = reply.content
-            outcome.evaluations[hospital] = protocol.arrays_in(
-                reply_content, protocol.EVALUATION
-            )
             update: Arrays | None = None
-            if self.secure is not None:
-                problem = self.secure.take(hospital, reply_content)
+            try:
+                evaluation = protocol.arrays_in(reply_content, protocol.EVALUATION)
+                if self.secure is not None:
+                    problem = self.secure.take(hospital, reply_content)
+                else:
+                    update = protocol.arrays_in(reply_content, protocol.UPDATED_MODEL)
+                    problem = check_update(update, global_model)
+            except (KeyError, ValueError) as unreadable:
+                # A reply whose records are missing or whose bytes do not
+                # decode is a corrupt update like any other.
+                problem = f"unreadable reply ({unreadable})"
             else:
-                update = protocol.arrays_in(reply_content, protocol.UPDATED_MODEL)
-                problem = check_update(update, global_model)
+                outcome.evaluations[hospital] = evaluation
             if problem:
                 outcome.failures[hospital] = f"update rejected: {problem}"
                 log.warning(
@@ -339,12 +345,15 @@ class FederatedRun:
 
     def model_content(self, global_model: Arrays) -> dict[str, Any]:
         """The records that carry the global model and the shared statistics."""
-        return {
+        records = {
             protocol.GLOBAL_MODEL: encode_model(global_model, self._compression),
             protocol.GLOBAL_STATISTICS: encode_exact(
                 self.statistics, self._compression
             ),
         }
+        if self._pack:
+            return {key: pack_record(record) for key, record in records.items()}
+        return records
 
     def evaluations(self, result: Exchange) -> dict[str, Arrays]:
         """Evaluation counts by hospital, from the replies that carry them."""
@@ -365,8 +374,15 @@ class FederatedRun:
             seed=self.federation.seed,
             task=self.task_settings,
             compression=self._compression,
+            **{PACK: self._pack},
             **values,
         )
+
+    @property
+    def _pack(self) -> bool:
+        # Deployed, every array is a request to the SuperLink; in simulation
+        # messages stay in memory and are left as they are.
+        return self.federation.runtime != "simulation"
 
     @property
     def _compression(self) -> str:

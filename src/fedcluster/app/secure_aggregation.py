@@ -167,7 +167,7 @@ class SecureAggregation:
             return "not a member of this round's secure aggregation"
         if protocol.MASKED_UPDATE not in content.array_records:
             return "the update was sent without its mask"
-        words = content.array_records[protocol.MASKED_UPDATE][WORDS].numpy()
+        words = protocol.arrays_in(content, protocol.MASKED_UPDATE)[WORDS]
         if words.dtype != np.uint64:
             return f"the masked update holds {words.dtype}, not 64-bit words"
         sealed = content.config_records[protocol.SEALED_SHARES]["sealed"]
