@@ -84,12 +84,18 @@ class FederatedRun:
         *,
         site_baselines: bool = False,
         poll_interval: float = 0.05,
+        pack_records: bool | None = None,
     ) -> None:
         self.federation = federation
         self.grid = grid
         self.run_dir = run_dir
         self.site_baselines = site_baselines
         self.poll_interval = poll_interval
+        # Deployed, every array is a request to the SuperLink; in simulation
+        # messages stay in memory and are left as they are.
+        self.pack_records = (
+            federation.runtime != "simulation" if pack_records is None else pack_records
+        )
         self.task_settings = federation.task.model_dump()
         self.task: Task[Any] = task_from_settings(self.task_settings)
         self.aggregator = build_aggregator(federation)
@@ -351,7 +357,7 @@ class FederatedRun:
                 self.statistics, self._compression
             ),
         }
-        if self._pack:
+        if self.pack_records:
             return {key: pack_record(record) for key, record in records.items()}
         return records
 
@@ -374,15 +380,9 @@ class FederatedRun:
             seed=self.federation.seed,
             task=self.task_settings,
             compression=self._compression,
-            **{PACK: self._pack},
+            **{PACK: self.pack_records},
             **values,
         )
-
-    @property
-    def _pack(self) -> bool:
-        # Deployed, every array is a request to the SuperLink; in simulation
-        # messages stay in memory and are left as they are.
-        return self.federation.runtime != "simulation"
 
     @property
     def _compression(self) -> str:

@@ -33,6 +33,7 @@ def drive(
     resume: bool = False,
     site_baselines: bool = False,
     poll_interval: float = 0.05,
+    pack_records: bool | None = None,
 ) -> None:
     """Run the federation on `grid`; always leave a summary.json behind."""
     started = datetime.now(UTC)
@@ -42,6 +43,7 @@ def drive(
         run_dir,
         site_baselines=site_baselines,
         poll_interval=poll_interval,
+        pack_records=pack_records,
     )
     try:
         run.run(resume=resume)
@@ -104,4 +106,5 @@ def _deployed_main(grid: Grid, context: Context) -> None:
         resume=bool(config.get("resume", False)),
         site_baselines=True,
         poll_interval=float(config.get("poll-interval", 0.1)),
+        pack_records=bool(config.get("pack-records", True)),
     )

@@ -33,6 +33,9 @@ RUN_CONFIG_DEFAULTS: Mapping[str, ConfigValue] = {
     "runtime": "",
     "resume": False,
     "poll-interval": 0.1,
+    # Pack each record's arrays into one Flower Array (see app.packing);
+    # false only to measure what packing saves.
+    "pack-records": True,
 }
 
 
