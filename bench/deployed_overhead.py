@@ -75,6 +75,84 @@ class Measured:
     per_round: float  # median seconds of a round inside the round loop
     whole: float  # seconds of the whole run divided by the rounds
     auc: float | None
+    hospital_mib: float | None = None  # PSS of one hospital's processes
+    idle_cpu: float | None = None  # % of one core the idle federation uses
+
+
+@dataclass(frozen=True)
+class Footprint:
+    hospital_mib: float
+    idle_cpu: float
+
+
+def footprint(federation: Any, *, idle_seconds: float = 10.0) -> Footprint:
+    """Memory per hospital after a run, and the CPU the federation burns idle.
+
+    Memory is the proportional set size (shared pages split between the
+    processes sharing them) of each hospital's SuperNode and SuperExec,
+    with their children, averaged over hospitals. Idle CPU is the CPU time
+    of every process of the federation over `idle_seconds` with no run,
+    as a percentage of one core.
+    """
+    from fedcluster.runtime.local.layout import LocalLayout
+    from fedcluster.runtime.local.state import read_state
+
+    state = read_state(LocalLayout.of(federation).state_file)
+    assert state is not None
+    groups_by_hospital: dict[str, set[int]] = {}
+    for record in state.processes:
+        if record.hospital is not None:
+            groups_by_hospital.setdefault(record.hospital, set()).add(record.pgid)
+    all_groups = {record.pgid for record in state.processes}
+
+    per_hospital = [
+        sum(_pss_kib(pid) for pid in _members(groups)) / 1024
+        for groups in groups_by_hospital.values()
+    ]
+    before = sum(_cpu_ticks(pid) for pid in _members(all_groups))
+    time.sleep(idle_seconds)
+    after = sum(_cpu_ticks(pid) for pid in _members(all_groups))
+    ticks_per_second = os.sysconf("SC_CLK_TCK")
+    idle = (after - before) / ticks_per_second / idle_seconds * 100
+    return Footprint(statistics.mean(per_hospital), idle)
+
+
+def _members(groups: set[int]) -> list[int]:
+    """Live processes whose process group is one of `groups`."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        fields = _stat_fields(int(entry))
+        if fields and int(fields[2]) in groups and fields[0] != "Z":
+            members.append(int(entry))
+    return members
+
+
+def _stat_fields(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            stat = f.read()
+    except OSError:
+        return []
+    # The command name may hold spaces; the other fields follow its ')'.
+    return stat.rsplit(")", 1)[1].split()
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = _stat_fields(pid)
+    return int(fields[11]) + int(fields[12]) if fields else 0  # utime + stime
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def simulated(federation_file: Path) -> Measured:
@@ -128,6 +206,7 @@ def deployed(federation_file: Path, cadence: Cadence) -> Measured:
             )
             outcome = wait_for_run(federation, run_id, timeout=7200)
             total = time.perf_counter() - started
+            measured_footprint = footprint(federation)
         finally:
             stop_federation(federation)
     finally:
@@ -136,7 +215,14 @@ def deployed(federation_file: Path, cadence: Cadence) -> Measured:
             os.environ[SUPEREXEC_POLL] = saved
     if not outcome.completed:
         raise SystemExit(f"{cadence.label}: run ended {outcome.status}")
-    return _measured(run_dir, read_summary(run_dir), total)
+    measured = _measured(run_dir, read_summary(run_dir), total)
+    return Measured(
+        measured.per_round,
+        measured.whole,
+        measured.auc,
+        measured_footprint.hospital_mib,
+        measured_footprint.idle_cpu,
+    )
 
 
 def _measured(run_dir: Path, summary: Any, total: float) -> Measured:
@@ -211,22 +297,37 @@ def main() -> None:
 
     print(f"demo, 4 hospitals, {args.rounds} rounds, seed {args.seed}")
     header = f"{'':44}{'s/round':>9}{'x floor':>9}{'x sim':>7}"
-    print(header + f"{'overhead s':>12}{'whole s/rd':>12}{'pooled AUC':>12}")
+    print(
+        header + f"{'overhead s':>12}{'whole s/rd':>12}{'pooled AUC':>12}"
+        f"{'MiB/hosp':>10}{'idle CPU':>10}"
+    )
     print(f"{'compute floor (no Flower, one process)':44}{floor:9.2f}{1.0:9.1f}")
     for label, measured in rows:
         auc = "" if measured.auc is None else f"{measured.auc:.4f}"
+        memory = "" if measured.hospital_mib is None else f"{measured.hospital_mib:.0f}"
+        idle = "" if measured.idle_cpu is None else f"{measured.idle_cpu:.1f}%"
         print(
             f"{label:44}{measured.per_round:9.2f}"
             f"{measured.per_round / floor:9.1f}"
             f"{measured.per_round / simulation.per_round:7.1f}"
             f"{measured.per_round - floor:12.2f}"
-            f"{measured.whole:12.2f}{auc:>12}"
+            f"{measured.whole:12.2f}{auc:>12}{memory:>10}{idle:>10}"
         )
-    after = rows[-1][1]
+    before, after = rows[1][1], rows[2][1]
+    print(
+        f"after / before: {after.per_round / before.per_round:.2f} of the round "
+        f"time, {(after.per_round - floor) / (before.per_round - floor):.2f} of "
+        "the overhead"
+    )
     if simulation.auc is not None and after.auc is not None:
         print(
             f"pooled AUC, deployed minus simulated: {after.auc - simulation.auc:+.4f}"
         )
+    print(
+        "overhead s: s/round minus the compute floor; MiB/hosp: PSS of one "
+        "hospital's SuperNode and SuperExec after the run; idle CPU: the whole "
+        "federation with no run, % of one core"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +22,8 @@ os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
 
 
 def compute_floor(federation_file: Path) -> float:
-    """Seconds per round for the same evaluation and training without Flower."""
+    """Median seconds per round for the same evaluation and training without
+    Flower (the median, since the first round also warms torch up)."""
     import numpy as np
 
     from fedcluster.data.standardise import combine_statistics
@@ -35,8 +37,9 @@ def compute_floor(federation_file: Path) -> float:
     stats = combine_statistics([task.statistics(s) for s in sites])
     global_model = task.build_model(federation.seed).state_dict()
 
-    started = time.perf_counter()
+    seconds = []
     for server_round in range(1, federation.rounds + 1):
+        started = time.perf_counter()
         states, weights = [], []
         for site in sites:
             model = task.build_model(federation.seed)
@@ -52,11 +55,12 @@ def compute_floor(federation_file: Path) -> float:
             key: sum(w * state[key] for w, state in zip(share, states, strict=True))
             for key in states[0]
         }
-    return (time.perf_counter() - started) / federation.rounds
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
 
 
 def simulated(federation_file: Path) -> tuple[float, float, int]:
-    """(seconds per round inside Flower, whole run's seconds, rounds)."""
+    """(median seconds per round inside Flower, whole run's seconds, rounds)."""
     from fedcluster.cli.common import quiet_flower
     from fedcluster.federation.load import load_federation
     from fedcluster.report.store import read_metrics
@@ -69,7 +73,8 @@ def simulated(federation_file: Path) -> tuple[float, float, int]:
     execute(federation, run_dir)
     total = time.perf_counter() - started
     lines = [line for line in read_metrics(run_dir) if line["round"] > 0]
-    per_round = sum(line["seconds"] for line in lines) / len(lines)
+    # The median, as for the floor: the first round also starts the workers.
+    per_round = statistics.median(line["seconds"] for line in lines)
     return per_round, total, len(lines)
 
 

@@ -29,13 +29,19 @@ from fedcluster.report import store
 
 # Decides that a node stays silent for a message (to simulate a dropout).
 Silence = Callable[[int, Message], bool]
+# The nodes not connected right now (left out of `get_node_ids`).
+Offline = Callable[[], Iterable[int]]
 
 
 class InProcessGrid(Grid):  # type: ignore[misc]
     """One node per hospital, ids 1..n, partition ids 0..n-1."""
 
     def __init__(
-        self, sites: list[tuple[str, Path]], *, silence: Silence | None = None
+        self,
+        sites: list[tuple[str, Path]],
+        *,
+        silence: Silence | None = None,
+        offline: Offline | None = None,
     ) -> None:
         # Messages take their run and sender from the process's task identity.
         TaskIdentity.run_id, TaskIdentity.task_id, TaskIdentity.node_id = 1, 1, 0
@@ -51,6 +57,7 @@ class InProcessGrid(Grid):  # type: ignore[misc]
             for index in range(len(sites))
         }
         self.silence = silence
+        self.offline = offline
         self.pending: dict[str, Message] = {}  # delivered, not yet answered
         self.seen: list[Message] = []  # every reply the server pulled
 
@@ -65,7 +72,8 @@ class InProcessGrid(Grid):  # type: ignore[misc]
         raise NotImplementedError
 
     def get_node_ids(self) -> Iterable[int]:
-        return list(self.contexts)
+        gone = set(self.offline()) if self.offline is not None else set()
+        return [node for node in self.contexts if node not in gone]
 
     def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
         ids = []
@@ -103,11 +111,15 @@ class InProcessGrid(Grid):  # type: ignore[misc]
 
 
 def run_in_process(
-    federation: Federation, run_dir: Path, *, silence: Silence | None = None
+    federation: Federation,
+    run_dir: Path,
+    *,
+    silence: Silence | None = None,
+    offline: Offline | None = None,
 ) -> tuple[dict[str, Any], InProcessGrid]:
     """Run the federation through the real apps in this process."""
     sites = [(hospital.name, hospital.data) for hospital in federation.hospitals]
-    grid = InProcessGrid(sites, silence=silence)
+    grid = InProcessGrid(sites, silence=silence, offline=offline)
     run_dir.mkdir(parents=True, exist_ok=True)
     drive(federation, grid, run_dir, poll_interval=0.001)
     summary = store.read_summary(run_dir)

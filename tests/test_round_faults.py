@@ -78,3 +78,50 @@ def test_a_hospital_sending_nan_is_left_out_of_each_round_and_recorded(
         assert "NaN" in line["failures"]["Switzerland"]
     assert summary["status"] == "completed"
     assert summary["results"]["pooled"]["federated"]["auc"] > 0.8
+
+
+def test_a_hospital_offline_for_rounds_is_recorded_as_offline_and_rejoins(
+    demo_federation: Callable[..., Path], tmp_path: Path
+) -> None:
+    from flwr.app import Message
+
+    from fedcluster.app import protocol
+    from fedcluster.federation.load import load_federation
+    from fedcluster.report.html import write_report
+    from fedcluster.report.store import read_metrics
+    from inprocess import run_in_process
+
+    # Prepare: Switzerland (node 4) dies during round 2 and is back for round 5.
+    rounds_seen: list[int] = []
+
+    def dies_in_round_2(node: int, message: Message) -> bool:
+        orders = message.content.config_records[protocol.INSTRUCTIONS]
+        if orders["action"] == protocol.ROUND and node == 1:
+            rounds_seen.append(int(orders["server-round"]))
+        return node == 4 and orders.get("server-round") == 2
+
+    def offline() -> list[int]:
+        current = rounds_seen[-1] if rounds_seen else 0
+        return [4] if 2 <= current < 4 else []
+
+    federation = load_federation(demo_federation(rounds=5, round_timeout=0.5))
+    run_dir = tmp_path / "run"
+
+    # Act
+    summary, _ = run_in_process(
+        federation, run_dir, silence=dies_in_round_2, offline=offline
+    )
+
+    # Assert: asked and silent in round 2, not asked in 3 and 4, back in 5.
+    assert summary["status"] == "completed"
+    lines = {line["round"]: line for line in read_metrics(run_dir)}
+    assert lines[2]["failures"] == {"Switzerland": "no reply within 0.5 s"}
+    for server_round in (3, 4):
+        assert lines[server_round]["offline"] == ["Switzerland"]
+        assert lines[server_round]["failures"] == {}
+        assert "Switzerland" not in lines[server_round]["contributors"]
+    assert "Switzerland" in lines[5]["contributors"]
+    assert lines[1]["offline"] == lines[5]["offline"] == []
+    write_report(run_dir)
+    report = (run_dir / "report.html").read_text()
+    assert "Switzerland, round 3: not online when the round began" in report

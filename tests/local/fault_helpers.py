@@ -19,6 +19,7 @@ from typing import Any
 
 from fedcluster.federation.load import load_federation
 from fedcluster.federation.model import Federation
+from fedcluster.runtime.local import processes
 from fedcluster.runtime.local.commands import start_superlink
 from fedcluster.runtime.local.layout import LocalLayout
 from fedcluster.runtime.local.readiness import wait_for_superlink
@@ -26,6 +27,8 @@ from fedcluster.runtime.local.state import read_state, write_state
 
 FAULT_HOSPITALS = ("Cleveland", "Hungary", "Switzerland")
 TASKS_FOR_TESTS = Path(__file__).parents[1] / "tasks_for_tests"
+# Where `faulty_tasks.SlowSwitzerlandOnce` notes each training it starts.
+MARKERS_VARIABLE = "FEDCLUSTER_TEST_MARKERS"
 
 
 def write_fault_federation(
@@ -106,12 +109,21 @@ def checkpoint_rounds(run_dir: Path) -> list[int]:
 
 
 def kill_supernode(federation: Federation, hospital: str) -> int:
-    """SIGKILL a hospital's SuperNode, as a power cut would; returns its pid."""
+    """SIGKILL a hospital's SuperNode, as a power cut would; returns its pid.
+
+    Returns once the process is gone: the kernel takes a moment to end it.
+    """
     state = read_state(LocalLayout.of(federation).state_file)
     assert state is not None
     record = state.supernode(hospital)
     assert record is not None
     os.killpg(record.pgid, signal.SIGKILL)
+    wait_until(
+        lambda: not processes.is_ours(record),
+        timeout=10,
+        what=f"{hospital}'s SuperNode to die",
+        every=0.05,
+    )
     return record.pid
 
 

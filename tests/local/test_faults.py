@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from fault_helpers import (
+    MARKERS_VARIABLE,
     TASKS_FOR_TESTS,
     checkpoint_rounds,
     kill_and_restart_superlink,
@@ -66,6 +67,7 @@ class FaultBed:
     port: int
     federation: Federation
     audit: Path
+    markers: Path
 
     def federation_file(self, file_name: str, **settings: object) -> Path:
         return write_fault_federation(
@@ -86,6 +88,8 @@ def bed(
     shutil.copytree(demo_data, data)
     port = free_port_block(5)
     audit = folder / "audit"
+    markers = folder / "markers"
+    markers.mkdir()
     base = write_fault_federation(
         folder, file_name="federation.toml", data=data, superlink_port=port
     )
@@ -97,9 +101,10 @@ def bed(
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYTHONPATH", str(TASKS_FOR_TESTS))
         patch.setenv(AUDIT_FOLDER_VARIABLE, str(audit))
+        patch.setenv(MARKERS_VARIABLE, str(markers))
         try:
             start_federation(federation)
-            yield FaultBed(folder, data, port, federation, audit)
+            yield FaultBed(folder, data, port, federation, audit, markers)
         finally:
             try:
                 stop_federation(federation)
@@ -259,37 +264,52 @@ def test_too_few_hospitals_online_stops_the_run_with_one_clear_line(
     )
 
 
-def test_a_killed_hospital_is_left_out_of_the_round_and_contributes_again(
+def test_a_hospital_killed_mid_round_is_left_out_and_contributes_again(
     bed: FaultBed,
 ) -> None:
-    # Prepare: enough rounds for the SuperLink to notice the loss (about a
-    # minute) and for the restarted SuperNode to come back before the end.
-    path = bed.federation_file("kill-node.toml", rounds=8, round_timeout=90)
+    # Prepare: Switzerland's training in round 2 takes 6 s longer, and notes
+    # when it starts; the run is long enough for the SuperLink to notice the
+    # loss (about a minute) and for the restarted SuperNode to come back.
+    trainings = bed.markers / "switzerland-trainings"
+    trainings.unlink(missing_ok=True)
+    path = bed.federation_file(
+        "kill-node.toml",
+        rounds=12,
+        round_timeout=90,
+        task="faulty_tasks:SlowSwitzerlandOnce",
+    )
     federation = load(path)
     with _submitted(bed, federation, "kill-node") as (run_dir, run_id):
-        wait_until(lambda: 1 in checkpoint_rounds(run_dir), timeout=300, what="round 1")
+        wait_until(
+            lambda: trainings.exists() and len(trainings.read_text().split()) >= 2,
+            timeout=300,
+            what="Switzerland to start training in round 2",
+            every=0.1,
+        )
 
-        # Act: Switzerland's SuperNode dies mid-run, then comes back.
+        # Act: Switzerland's SuperNode dies while it trains, then comes back.
         kill_supernode(federation, "Switzerland")
         restart_supernode(federation, federation.hospital("Switzerland"))
         outcome = wait_for_run(federation, run_id, timeout=600)
 
-    # Assert
+    # Assert: round 2 went on without Switzerland, which is back later on.
     assert outcome.completed, outcome
+    assert summary_of(run_dir)["status"] == "completed"
     lines = metrics_lines(run_dir)
-    assert [line["round"] for line in lines] == list(range(9))
-    missed = [line["round"] for line in lines if "Switzerland" in line["failures"]]
-    assert missed, "no round recorded Switzerland's absence"
-    for line in lines:
-        if line["round"] in missed:
-            assert line["contributors"] == ["Cleveland", "Hungary"]
-    back = [
+    assert [line["round"] for line in lines] == list(range(13))
+    assert "Switzerland" in lines[2]["failures"], lines[2]
+    missed = [
         line["round"]
         for line in lines
-        if line["round"] > missed[0] and "Switzerland" in line["contributors"]
+        if "Switzerland" in line["failures"] or "Switzerland" in line["offline"]
     ]
-    assert back, f"Switzerland never contributed again after round {missed[0]}"
-    assert summary_of(run_dir)["status"] == "completed"
+    for line in lines[1:]:
+        if line["round"] in missed:
+            assert line["contributors"] == ["Cleveland", "Hungary"], line
+        else:
+            assert line["contributors"] == ["Cleveland", "Hungary", "Switzerland"]
+    assert missed[-1] < 12, "Switzerland never contributed again"
+    assert missed == list(range(2, missed[-1] + 1)), missed
 
 
 def test_a_superlink_killed_mid_run_and_restarted_loses_no_round(

@@ -71,6 +71,9 @@ class RoundOutcome:
     seconds: float
     bytes_by_hospital: dict[str, dict[str, int]]
     updates: list[Update] = field(default_factory=list)
+    # Hospitals taking part in the run that were not online when the round
+    # began, so were never asked: not failures, and nothing was released.
+    offline: list[str] = field(default_factory=list)
 
 
 class FederatedRun:
@@ -162,16 +165,17 @@ class FederatedRun:
 
     # --- steps ---------------------------------------------------------------
 
-    def _wait_for_quorum(self) -> list[int]:
+    def _wait_for_quorum(self, *, starting: bool = True) -> list[int]:
         """Online nodes, once at least `min_hospitals` are; fail after the deadline.
 
-        All listed hospitals are waited for briefly, so that a run does not
-        start without a hospital that is still connecting.
+        When a run starts, all listed hospitals are waited for briefly, so
+        that it does not start without a hospital that is still connecting;
+        later rounds go on with whoever is online.
         """
         federation = self.federation
         expected = len(self._active_hospitals())
         started = time.monotonic()
-        grace = min(10.0, federation.quorum_deadline)
+        grace = min(10.0, federation.quorum_deadline) if starting else 0.0
         while True:
             nodes = list(self.grid.get_node_ids())
             waited = time.monotonic() - started
@@ -254,7 +258,7 @@ class FederatedRun:
         for node in result.silent:
             name = self.node_hospital.get(node, f"node {node}")
             outcome.failures[name] = (
-                f"no reply within {self.federation.round_timeout:.0f} s"
+                f"no reply within {self.federation.round_timeout:g} s"
             )
         for node, reply in result.replies.items():
             hospital, error = self._identify(node, reply)
@@ -301,6 +305,16 @@ class FederatedRun:
 
         if self.secure is not None:
             outcome.updates = self.secure.unmask(server_round, global_model)
+        answered = set(outcome.contributors) | set(outcome.failures)
+        if all(node in self.node_hospital for node in nodes):
+            # (A silent node never identified could be any of them.)
+            outcome.offline = [h for h in self._active_hospitals() if h not in answered]
+        if outcome.offline:
+            log.warning(
+                "round %d: not online, so not asked: %s",
+                server_round,
+                ", ".join(outcome.offline),
+            )
         if len(outcome.contributors) < self.federation.min_hospitals:
             reasons = "; ".join(f"{h}: {r}" for h, r in outcome.failures.items())
             raise RunError(
@@ -409,7 +423,7 @@ class FederatedRun:
     def _active_nodes(self) -> list[int]:
         """Online nodes, less those whose hospital was left out."""
         excluded = {h.name for h in self.hospitals.values() if h.excluded}
-        nodes = self._wait_for_quorum()
+        nodes = self._wait_for_quorum(starting=False)
         return [n for n in nodes if self.node_hospital.get(n) not in excluded]
 
     def _write_metrics(
@@ -429,6 +443,7 @@ class FederatedRun:
             "pooled": pooled,
             "contributors": pending.get("contributors", []),
             "failures": pending.get("failures", {}),
+            "offline": pending.get("offline", []),
             "train_examples": pending.get("train_examples", 0),
             "seconds": pending.get("seconds", 0.0),
             "bytes_sent": sum(b["sent"] for b in pending.get("bytes", {}).values()),
@@ -498,6 +513,7 @@ def _pending(server_round: int, outcome: RoundOutcome) -> dict[str, Any]:
         "round": server_round,
         "contributors": outcome.contributors,
         "failures": outcome.failures,
+        "offline": outcome.offline,
         "train_examples": outcome.train_examples,
         "seconds": round(outcome.seconds, 4),
         "bytes": outcome.bytes_by_hospital,

@@ -31,6 +31,7 @@ class RoundRecord:
     pooled: dict[str, float]
     contributors: list[str]
     failures: dict[str, str]
+    offline: list[str]
     seconds: float | None
     bytes_sent: int | None
     bytes_received: int | None
@@ -74,6 +75,7 @@ class RunView:
             names += list(record.hospitals)
             names += record.contributors
             names += list(record.failures)
+            names += record.offline
         return list(dict.fromkeys(names))
 
     def label(self) -> str:
@@ -176,6 +178,7 @@ def _round_record(line: object) -> RoundRecord:
             str(name): str(reason)
             for name, reason in as_dict(raw.get("failures")).items()
         },
+        offline=[str(name) for name in raw.get("offline") or []],
         seconds=as_float(raw.get("seconds")),
         bytes_sent=as_int(raw.get("bytes_sent")),
         bytes_received=as_int(raw.get("bytes_received")),

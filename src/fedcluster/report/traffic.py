@@ -29,6 +29,7 @@ from fedcluster.report.svg import (
 )
 
 NOT_ASKED = "#e5e9ee"
+OFFLINE_COLOUR = "#9aa5b1"
 SENT_COLOUR = "#4e79a7"
 RECEIVED_COLOUR = "#f28e2b"
 SECONDS_COLOUR = "#76b7b2"
@@ -55,6 +56,7 @@ def participation_section(run: RunView) -> str:
                 [
                     ("update aggregated", GAIN_COLOUR),
                     ("asked, no update (hover for why)", LOSS_COLOUR),
+                    ("not online, so not asked", OFFLINE_COLOUR),
                     ("not asked or not recorded", NOT_ASKED),
                 ]
             ),
@@ -77,6 +79,12 @@ def _contributors_grid(hospitals: list[str], rounds: list[RoundRecord]) -> str:
         for name, reason in record.failures.items():
             cells[name, record.round] = Cell(
                 LOSS_COLOUR, f"{name}, round {record.round}: {reason}", "!"
+            )
+        for name in record.offline:
+            cells[name, record.round] = Cell(
+                OFFLINE_COLOUR,
+                f"{name}, round {record.round}: not online when the round began",
+                "–",
             )
     return grid(
         hospitals,
@@ -146,7 +154,7 @@ def _hospital_table(hospitals: list[str], rounds: list[RoundRecord]) -> str:
             r.bytes_by_hospital.get(name, {}).get("received", 0) for r in rounds
         )
         joined = sum(name in r.contributors for r in rounds)
-        missed = sum(name in r.failures for r in rounds)
+        missed = sum(name in r.failures or name in r.offline for r in rounds)
         rows.append(
             [
                 esc(name),
@@ -162,7 +170,7 @@ def _hospital_table(hospitals: list[str], rounds: list[RoundRecord]) -> str:
         [
             "<strong>all hospitals</strong>",
             "",
-            str(sum(len(r.failures) for r in rounds)),
+            str(sum(len(r.failures) + len(r.offline) for r in rounds)),
             f"<strong>{human_bytes(total_sent)}</strong>",
             f"<strong>{human_bytes(total_received)}</strong>",
         ]
@@ -175,7 +183,10 @@ def _failure_table(rounds: list[RoundRecord]) -> str:
     rows = [
         [str(record.round), esc(name), esc(reason)]
         for record in rounds
-        for name, reason in record.failures.items()
+        for name, reason in [
+            *record.failures.items(),
+            *((name, "not online when the round began") for name in record.offline),
+        ]
     ]
     if not rows:
         return '<p class="muted">Every hospital that was asked answered.</p>'
