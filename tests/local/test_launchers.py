@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from fedcluster.app import object_pulls
-from fedcluster.runtime.local import quick_supernode, warm_superexec
+from fedcluster.runtime.local import polling, quick_supernode, warm_superexec
 
 
 @pytest.fixture
@@ -34,40 +34,87 @@ def restore_flower() -> Iterator[None]:
     ]
     defaults = [dict(f.__kwdefaults__ or {}) for f in functions]
     loop_time = start_client_internal.time  # type: ignore[attr-defined]
+    task_loop_time = run_superexec.time  # type: ignore[attr-defined]
     get_executor = run_superexec.get_executor  # type: ignore[attr-defined]
     yield
     for function, saved in zip(functions, defaults, strict=True):
         function.__kwdefaults__ = saved
     start_client_internal.time = loop_time  # type: ignore[attr-defined]
+    run_superexec.time = task_loop_time  # type: ignore[attr-defined]
     run_superexec.get_executor = get_executor  # type: ignore[attr-defined]
 
 
-def test_the_supernode_idle_sleep_is_capped_and_other_time_calls_pass_through(
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_idle_loop_sleeps_a_tenth_of_its_idle_time_within_bounds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Prepare
     slept: list[float] = []
     monkeypatch.setattr(time, "sleep", slept.append)
-    capped = quick_supernode.CappedSleepTime(0.25)
+    clock = _Clock()
+    sleeper = polling.PatientSleep(shortest=0.25, longest=3.0, clock=clock)
 
-    # Act
-    capped.sleep(3)
-    capped.sleep(0.1)
+    # Act: just after work, after 10 s idle, after 5 minutes idle, after work.
+    sleeper.sleep(3)
+    clock.now += 10
+    sleeper.sleep(3)
+    clock.now += 300
+    sleeper.sleep(3)
+    sleeper.worked()
+    sleeper.sleep(3)
 
     # Assert
-    assert slept == [0.25, 0.1]
-    assert capped.monotonic() > 0
+    assert slept == [0.25, 1.0, 3.0, 0.25]
+    assert sleeper.monotonic() > 0  # the rest is the real time module
 
 
-def test_the_supernode_loop_of_this_flower_takes_the_capped_sleep(
+def test_the_supernode_checks_its_clientapp_often_and_counts_that_as_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Prepare: idle for a minute, then a message arrives and its ClientApp runs.
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    clock = _Clock()
+    sleeper = quick_supernode.SupernodeSleep(0.25, clock=clock)
+    clock.now += 60
+
+    # Act
+    sleeper.sleep(3)  # no message: Flower would sleep 3 s
+    sleeper.sleep(0.5)  # waiting for the ClientApp's reply
+    sleeper.sleep(3)  # reply sent, no next message yet
+
+    # Assert
+    assert slept == [3.0, quick_supernode.BUSY_POLL, 0.25]
+
+
+def test_the_supernode_loop_of_this_flower_takes_the_patient_sleep(
     restore_flower: None,
 ) -> None:
     from flwr.supernode import start_client_internal
 
-    assert quick_supernode.install_capped_sleep(0.25)
+    assert quick_supernode.install_patient_sleep(0.25)
     replaced = start_client_internal.time  # type: ignore[attr-defined]
-    assert isinstance(replaced, quick_supernode.CappedSleepTime)
-    assert replaced.cap == 0.25
+    assert isinstance(replaced, quick_supernode.SupernodeSleep)
+    assert replaced.shortest == 0.25
+
+
+def test_the_superexec_task_loop_of_this_flower_takes_the_patient_sleep(
+    restore_flower: None,
+) -> None:
+    from flwr.supercore.superexec import run_superexec
+
+    sleeper = warm_superexec.install_patient_task_poll()
+
+    assert sleeper is not None
+    assert run_superexec.time is sleeper  # type: ignore[attr-defined]
+    assert sleeper.shortest == warm_superexec.SHORTEST_TASK_POLL
 
 
 @pytest.mark.parametrize(
@@ -163,7 +210,8 @@ def test_a_clientapp_task_runs_in_a_forked_child_that_has_torch_already(
 
     monkeypatch.setattr(runtime, "run_clientapp", fake_run_clientapp)
     fallback = _RecordingExecutor()
-    executor = warm_superexec.ForkingExecutor(fallback)
+    work: list[str] = []
+    executor = warm_superexec.ForkingExecutor(fallback, lambda: work.append("x"))
 
     # Act
     result = executor.launch(_spec(TaskType.CLIENT_APP, "token-1"))
@@ -179,6 +227,7 @@ def test_a_clientapp_task_runs_in_a_forked_child_that_has_torch_already(
     assert (token, warm) == ("token-1", "True")
     assert not executor._children
     assert fallback.launched == []
+    assert len(work) == 2  # the task loop heard of its start and of its end
 
 
 def test_a_serverapp_task_goes_to_flowers_own_executor(tmp_path: Path) -> None:

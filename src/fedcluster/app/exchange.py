@@ -2,7 +2,10 @@
 
 Flower's `send_and_receive` polls the SuperLink every few seconds; pushing and
 pulling ourselves with a short poll removes most of that idle time from every
-round. Replies that never come are reported, not waited for forever.
+round. The poll starts at `poll_interval` and stretches to a tenth of the
+time waited so far (at most 1 s), so a long round (a hospital that went
+silent, a slow model) does not keep the SuperLink busy answering. Replies
+that never come are reported, not waited for forever.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from flwr.app import Message
 from flwr.serverapp import Grid
 
 log = logging.getLogger(__name__)
+
+LONGEST_POLL = 1.0
 
 
 @dataclass
@@ -52,7 +57,8 @@ def exchange(
                 waiting.discard(message_id)
                 result.replies[node_of[message_id]] = reply
         if waiting:
-            time.sleep(poll_interval)
+            waited = time.monotonic() - started
+            time.sleep(min(LONGEST_POLL, max(poll_interval, 0.1 * waited)))
     result.silent = sorted(node_of[message_id] for message_id in waiting)
     result.seconds = time.monotonic() - started
     if result.silent:

@@ -48,7 +48,8 @@ class LocalSettings(BaseModel):
     # Each hospital's SuperNode and SuperExec run through fedcluster's thin
     # launchers, which cut most of a round's fixed waiting: ClientApp
     # processes forked with flwr and torch already imported, a SuperNode that
-    # polls every `supernode_poll` seconds instead of Flower's fixed 3 s.
+    # looks for the next message `supernode_poll` seconds after its last one
+    # (waiting longer, up to Flower's fixed 3 s, the longer it is idle).
     # `false` runs Flower's own `flower-supernode` and `flower-superexec`.
     quick_start: bool = True
     supernode_poll: Annotated[float, Field(ge=0.05, le=3.0)] = 0.25

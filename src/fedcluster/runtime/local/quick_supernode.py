@@ -1,4 +1,4 @@
-"""`fedcluster-supernode`: Flower's SuperNode, asking for work more often.
+"""`fedcluster-supernode`: Flower's SuperNode, asking for work sooner.
 
 Flower 1.42's SuperNode loop has two fixed waits that no option changes: when
 it asks the SuperLink for a message and finds none it sleeps 3 s, and while
@@ -8,9 +8,12 @@ until each hospital's 3 s sleep ends (with four hospitals, the last of them
 wakes about 2.3 s late on average).
 
 This command is `flower-supernode` with the same arguments; only the sleeps in
-that loop are capped at `FEDCLUSTER_SUPERNODE_POLL` seconds (default 0.25).
-The cost is one more small authenticated request to the SuperLink per
-hospital per poll while the federation is idle.
+that loop change (see `polling.PatientSleep`). After finding no message it
+sleeps a tenth of the time since its last message, between
+`FEDCLUSTER_SUPERNODE_POLL` seconds (default 0.25) and Flower's 3 s: quick
+between rounds, and as patient as Flower when the federation is idle. While
+its ClientApp works it checks for the reply every 0.05 s (a look at its own
+memory, not a request).
 
 The hook is the `time` name inside `flwr.supernode.start_client_internal`, not
 a documented option. If it is missing, the command logs a warning and runs
@@ -24,7 +27,11 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from typing import Any
+
+from fedcluster.runtime.local.launcher_log import log_beside_flower
+from fedcluster.runtime.local.polling import PatientSleep
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +39,32 @@ POLL_VARIABLE = "FEDCLUSTER_SUPERNODE_POLL"
 DEFAULT_POLL = 0.25
 
 
-class CappedSleepTime:
-    """Stands in for the `time` module: `sleep` waits at most `cap` seconds."""
+# Flower's SuperNode sleeps this long after finding no message ...
+FLOWER_IDLE_SLEEP = 3.0
+# ... and less than a second while it waits on its own ClientApp.
+BUSY_POLL = 0.05
 
-    def __init__(self, cap: float) -> None:
-        self.cap = cap
+
+class SupernodeSleep(PatientSleep):
+    """Stands in for the `time` module of the SuperNode loop."""
+
+    def __init__(
+        self, shortest: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__(shortest=shortest, longest=FLOWER_IDLE_SLEEP, clock=clock)
 
     def sleep(self, seconds: float) -> None:
-        time.sleep(min(seconds, self.cap))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
+        if seconds >= 1.0:  # found no message
+            self.idle_sleep()
+            return
+        # Waiting for its ClientApp's reply: work is under way.
+        self.worked()
+        time.sleep(min(seconds, BUSY_POLL))
 
 
 def poll_seconds() -> float:
-    """The cap from the environment, or the default if unset or unusable."""
+    """The shortest idle sleep from the environment, or the default if unset
+    or unusable."""
     raw = os.environ.get(POLL_VARIABLE, "")
     try:
         value = float(raw) if raw else DEFAULT_POLL
@@ -63,21 +81,21 @@ def poll_seconds() -> float:
     return value
 
 
-def install_capped_sleep(cap: float) -> bool:
-    """Cap the SuperNode loop's sleeps at `cap`; False if Flower changed."""
+def install_patient_sleep(shortest: float) -> bool:
+    """Give the SuperNode loop a `SupernodeSleep`; False if Flower changed."""
     loop: Any = importlib.import_module("flwr.supernode.start_client_internal")
     if getattr(loop, "time", None) is not time:
         return False
-    loop.time = CappedSleepTime(cap)
+    loop.time = SupernodeSleep(shortest)
     return True
 
 
 def main() -> None:
     """The `fedcluster-supernode` console script."""
-    _log_to_stderr()
+    log_beside_flower(log)
     from flwr.supernode.cli import flower_supernode
 
-    if not install_capped_sleep(poll_seconds()):
+    if not install_patient_sleep(poll_seconds()):
         log.warning(
             "this Flower's SuperNode loop has no `time` to adjust; running "
             "it unchanged (it waits 3 s between polls when idle)"
@@ -88,16 +106,6 @@ def main() -> None:
 
     shorten_object_pull_retries()
     flower_supernode()
-
-
-def _log_to_stderr() -> None:
-    """Our few lines go beside Flower's in the process's log, and nothing
-    else's: a root handler would also print every HTTP request."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s [fedcluster] %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
 
 
 if __name__ == "__main__":
