@@ -101,7 +101,8 @@ class InProcessGrid(Grid):  # type: ignore[misc]
             except Exception as error:  # as a SuperNode reports a crashed app
                 reply = Message(Error(code=0, reason=repr(error)), reply_to=delivered)
             replies.append(copy.deepcopy(reply))
-        self.seen.extend(replies)
+        # As pulled: the server unbundles its copies in place.
+        self.seen.extend(copy.deepcopy(replies))
         return replies
 
     def send_and_receive(
@@ -116,12 +117,14 @@ def run_in_process(
     *,
     silence: Silence | None = None,
     offline: Offline | None = None,
+    pack_records: bool = False,
 ) -> tuple[dict[str, Any], InProcessGrid]:
-    """Run the federation through the real apps in this process."""
+    """Run the federation through the real apps in this process; with
+    `pack_records`, messages travel packed and bundled as in deployed runs."""
     sites = [(hospital.name, hospital.data) for hospital in federation.hospitals]
     grid = InProcessGrid(sites, silence=silence, offline=offline)
     run_dir.mkdir(parents=True, exist_ok=True)
-    drive(federation, grid, run_dir, poll_interval=0.001)
+    drive(federation, grid, run_dir, poll_interval=0.001, pack_records=pack_records)
     summary = store.read_summary(run_dir)
     assert summary is not None
     return summary, grid

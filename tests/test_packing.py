@@ -14,7 +14,15 @@ from flwr.supercore.task_identity import TaskIdentity
 
 from fedcluster.app import protocol
 from fedcluster.app.compression import decode_record, encode_exact, encode_model
-from fedcluster.app.packing import PACK, is_packed, pack_record, unpack_record
+from fedcluster.app.packing import (
+    BUNDLE,
+    PACK,
+    bundle_arrays,
+    is_packed,
+    pack_record,
+    unbundle_arrays,
+    unpack_record,
+)
 from fedcluster.app.payload_audit import describe_reply
 from fedcluster.app.traffic import COMPRESSION, compression_mod
 
@@ -137,13 +145,107 @@ def test_the_hospital_packs_its_reply_only_when_the_server_asks() -> None:
     # Act
     packed, plain = ask(True), ask(False)
 
-    # Assert
-    assert all(is_packed(record) for record in packed.array_records.values())
+    # Assert: asked, the records travel in one bundle, which reads back whole.
+    assert not packed.array_records
+    assert set(packed.config_records[BUNDLE]) == {
+        protocol.UPDATED_MODEL,
+        protocol.EVALUATION,
+    }
     assert not any(is_packed(record) for record in plain.array_records.values())
+    assert BUNDLE not in plain.config_records
+    unbundle_arrays(packed)
     np.testing.assert_array_equal(
         protocol.arrays_in(packed, protocol.UPDATED_MODEL)["layer.bias"],
         _model()["layer.bias"],
     )
+
+
+def _reply_with_records(records: dict[str, ArrayRecord]) -> Message:
+    instruction = Message(
+        RecordDict({"orders": ConfigRecord({"action": "round"})}),
+        dst_node_id=1,
+        message_type="train",
+    )
+    return protocol.site_reply(instruction, "Hungary", arrays=records)
+
+
+def test_a_bundle_is_one_object_for_all_records_and_reads_back() -> None:
+    # Prepare
+    reply = _reply_with_records(
+        {
+            protocol.UPDATED_MODEL: encode_model(_model(), "float16"),
+            protocol.EVALUATION: encode_exact(_counts(), "none"),
+        }
+    )
+    before = {key: decode_record(r) for key, r in reply.content.array_records.items()}
+
+    # Act
+    bundle_arrays(reply.content)
+    objects = len(get_all_nested_objects(reply))
+    unbundle_arrays(reply.content)
+
+    # Assert: message, record dict, site record and the bundle.
+    assert objects == 4
+    assert BUNDLE not in reply.content.config_records
+    for key, arrays in before.items():
+        travelled = decode_record(reply.content.array_records[key])
+        for name, array in arrays.items():
+            np.testing.assert_array_equal(travelled[name], array)
+
+
+def test_records_too_large_to_bundle_stay_packed_in_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fedcluster.app import packing
+
+    monkeypatch.setattr(packing, "BUNDLE_LIMIT", 100)
+    reply = _reply_with_records({protocol.EVALUATION: encode_exact(_counts(), "none")})
+
+    bundle_arrays(reply.content)
+
+    assert BUNDLE not in reply.content.config_records
+    assert is_packed(reply.content.array_records[protocol.EVALUATION])
+
+
+def test_a_bundle_whose_bytes_do_not_add_up_is_refused_and_left_as_it_was() -> None:
+    reply = _reply_with_records({protocol.EVALUATION: encode_exact(_counts(), "none")})
+    bundle_arrays(reply.content)
+    bundle = reply.content.config_records[BUNDLE]
+    bundle[protocol.EVALUATION] = bundle[protocol.EVALUATION][:-3]  # type: ignore[index]
+
+    with pytest.raises(ValueError, match="packed record"):
+        unbundle_arrays(reply.content)
+    assert BUNDLE in reply.content.config_records
+    assert not reply.content.array_records
+
+
+def test_the_server_reports_an_unreadable_bundle_as_that_hospitals_failure() -> None:
+    from fedcluster.app.exchange import unbundled
+
+    reply = _reply_with_records({protocol.EVALUATION: encode_exact(_counts(), "none")})
+    bundle_arrays(reply.content)
+    reply.content.config_records[BUNDLE][protocol.EVALUATION] = b"\x01\x02"
+
+    site = unbundled(reply).content.config_records[protocol.SITE]
+
+    assert site["hospital"] == "Hungary"
+    assert "unreadable reply (packed record" in str(site["error"])
+
+
+def test_the_audit_lists_each_bundled_records_members_under_its_name() -> None:
+    reply = _reply_with_records({protocol.EVALUATION: encode_exact(_counts(), "none")})
+    bundle_arrays(reply.content)
+
+    described = describe_reply(reply)
+
+    assert described["arrays"] == {
+        protocol.EVALUATION: {
+            "examples": {"shape": [1], "dtype": "float64"},
+            "positives": {"shape": [100], "dtype": "float64"},
+            "negatives": {"shape": [100], "dtype": "float64"},
+        }
+    }
+    assert BUNDLE not in described["configs"]
 
 
 @pytest.mark.parametrize("cut", [1, 10, -1])

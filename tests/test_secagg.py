@@ -13,6 +13,7 @@ from flwr.app import Message
 
 from fedcluster.app import protocol
 from fedcluster.app.checkpoint import latest_checkpoint
+from fedcluster.app.packing import BUNDLE
 from fedcluster.app.secure_masking import WORDS
 from fedcluster.errors import FederationFileError
 from fedcluster.federation.load import load_federation
@@ -97,8 +98,9 @@ def test_the_server_receives_masked_updates_whose_sum_is_the_plain_sum(
         np.testing.assert_allclose(secure_model[name], plain_model[name], atol=1e-5)
 
 
+@pytest.mark.parametrize("pack_records", [False, True], ids=["plain", "bundled"])
 def test_a_hospital_that_drops_out_is_unmasked_from_the_sum_by_the_others(
-    demo_federation: Callable[..., Path], tmp_path: Path
+    demo_federation: Callable[..., Path], tmp_path: Path, pack_records: bool
 ) -> None:
     def switzerland_misses_round_2(node: int, message: Message) -> bool:
         orders = message.content.config_records[protocol.INSTRUCTIONS]
@@ -112,7 +114,10 @@ def test_a_hospital_that_drops_out_is_unmasked_from_the_sum_by_the_others(
     secure = federation_file(demo_federation, SECURE, rounds=3, round_timeout=0.5)
     run_in_process(plain, tmp_path / "plain", silence=switzerland_misses_round_2)
     summary, grid = run_in_process(
-        secure, tmp_path / "secure", silence=switzerland_misses_round_2
+        secure,
+        tmp_path / "secure",
+        silence=switzerland_misses_round_2,
+        pack_records=pack_records,
     )
 
     assert summary["status"] == "completed"
@@ -123,6 +128,8 @@ def test_a_hospital_that_drops_out_is_unmasked_from_the_sum_by_the_others(
         r for r in grid.seen if "mask-public" in r.content.config_records["site"]
     ]
     assert len(key_replies) == 8  # keys for round 1, and anew for round 3
+    bundled = [r for r in grid.seen if BUNDLE in r.content.config_records]
+    assert bool(bundled) == pack_records
     plain_model = final_model(tmp_path / "plain")
     secure_model = final_model(tmp_path / "secure")
     for name in plain_model:

@@ -34,12 +34,16 @@ def restore_flower() -> Iterator[None]:
     ]
     defaults = [dict(f.__kwdefaults__ or {}) for f in functions]
     loop_time = start_client_internal.time  # type: ignore[attr-defined]
+    pull_and_store = start_client_internal._pull_and_store_message
+    push = start_client_internal._push_messages
     task_loop_time = run_superexec.time  # type: ignore[attr-defined]
     get_executor = run_superexec.get_executor  # type: ignore[attr-defined]
     yield
     for function, saved in zip(functions, defaults, strict=True):
         function.__kwdefaults__ = saved
     start_client_internal.time = loop_time  # type: ignore[attr-defined]
+    start_client_internal._pull_and_store_message = pull_and_store
+    start_client_internal._push_messages = push
     run_superexec.time = task_loop_time  # type: ignore[attr-defined]
     run_superexec.get_executor = get_executor  # type: ignore[attr-defined]
 
@@ -254,3 +258,53 @@ def test_the_superexec_pre_imports_the_module_of_the_federations_task(
     task: str, module: str
 ) -> None:
     assert warm_superexec.task_module(task) == module
+
+
+def test_a_reply_left_over_from_a_stopped_run_does_not_put_the_supernode_behind(
+    restore_flower: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Prepare: a SuperNode state holding a stale reply of stopped run 1; the
+    # reply to run 2's message arrives only on the second look, as a
+    # ClientApp's would.
+    from types import SimpleNamespace
+
+    from flwr.supernode import start_client_internal as loop
+
+    def reply(run_id: int) -> Any:
+        return SimpleNamespace(metadata=SimpleNamespace(run_id=run_id))
+
+    waiting = [[reply(1)], [reply(2)]]
+    sent: list[int] = []
+
+    def flower_push(*, send: Any, **options: Any) -> None:
+        for message in waiting.pop(0):
+            send(message, None, 0.0)
+
+    monkeypatch.setattr(loop, "_pull_and_store_message", lambda **options: 2)
+    monkeypatch.setattr(loop, "_push_messages", flower_push)
+    assert quick_supernode.install_reply_in_step()
+
+    # Act: one turn of the SuperNode loop, as Flower calls it.
+    run_id = loop._pull_and_store_message(state=None)
+    loop._push_messages(
+        state=None,
+        object_store=None,
+        send=lambda message, *rest: sent.append(message.metadata.run_id),
+        push_object=None,
+    )
+
+    # Assert
+    assert run_id == 2
+    assert sent == [1, 2]
+    assert waiting == []
+
+
+def test_this_flower_supernode_loop_has_the_functions_the_fix_wraps(
+    restore_flower: None,
+) -> None:
+    from flwr.supernode import start_client_internal as loop
+
+    flower_push = loop._push_messages
+
+    assert quick_supernode.install_reply_in_step()
+    assert loop._push_messages is not flower_push

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from flwr.app import Message
 from flwr.serverapp import Grid
 
+from fedcluster.app import protocol
+from fedcluster.app.packing import unbundle_arrays
+
 log = logging.getLogger(__name__)
 
 LONGEST_POLL = 1.0
@@ -55,7 +58,7 @@ def exchange(
             message_id = reply.metadata.reply_to_message_id
             if message_id in waiting:
                 waiting.discard(message_id)
-                result.replies[node_of[message_id]] = reply
+                result.replies[node_of[message_id]] = unbundled(reply)
         if waiting:
             waited = time.monotonic() - started
             time.sleep(min(LONGEST_POLL, max(poll_interval, 0.1 * waited)))
@@ -66,3 +69,21 @@ def exchange(
             "%d node(s) did not reply within %.0f s", len(result.silent), timeout
         )
     return result
+
+
+def unbundled(reply: Message) -> Message:
+    """`reply` with its array records out of their bundle (see `packing`).
+
+    A bundle that does not read is the hospital's failure, reported under
+    its name like any error it reports itself.
+    """
+    if not reply.has_content():
+        return reply
+    try:
+        unbundle_arrays(reply.content)
+    except ValueError as error:
+        site = reply.content.config_records.get(protocol.SITE)
+        if site is not None:
+            site["error"] = f"unreadable reply ({error})"
+        log.warning("a reply's arrays do not read: %s", error)
+    return reply

@@ -15,6 +15,14 @@ encoding (Flower's `.npy`, or a compressed one), so packing is lossless and
 needs no setting to undo. The server asks for it in each message's
 instructions (`PACK`) when the run is deployed; simulation moves objects in
 memory and does not pack.
+
+A packed message goes one step further: `bundle_arrays` moves the packed
+bytes of all its array records into one config record, `BUNDLE` (record
+name to packed bytes), one object where each record was three (record,
+array, chunk). A round's instruction is then 4 objects instead of 9, a reply
+5 instead of 10. `unbundle_arrays` puts the records back where a message
+arrives, so nothing else sees the difference. Messages whose arrays pass
+`BUNDLE_LIMIT` bytes keep them in Flower's arrays, which travel in chunks.
 """
 
 from __future__ import annotations
@@ -23,12 +31,15 @@ import json
 import struct
 from typing import Any
 
-from flwr.app import Array, ArrayRecord
+from flwr.app import Array, ArrayRecord, ConfigRecord, RecordDict
 
 PACKED = "fedcluster.packed"
 PACKED_NAME = "packed"
 # The key in a message's instructions asking the hospital to pack its reply.
 PACK = "pack"
+# The config record that carries a message's packed array records.
+BUNDLE = "fedcluster.arrays"
+BUNDLE_LIMIT = 16 * 1024 * 1024
 
 _LENGTH = struct.Struct("<I")
 
@@ -53,6 +64,10 @@ def pack_record(record: ArrayRecord) -> ArrayRecord:
     data = b"".join(
         [_LENGTH.pack(len(header)), header, *(array.data for _, array in members)]
     )
+    return _packed_record(data)
+
+
+def _packed_record(data: bytes) -> ArrayRecord:
     packed = Array(dtype="uint8", shape=(len(data),), stype=PACKED, data=data)
     return ArrayRecord({PACKED_NAME: packed})
 
@@ -101,3 +116,42 @@ def packed_members(data: bytes) -> list[dict[str, Any]]:
             f"packed record has {len(data)} bytes; its header describes {expected}"
         )
     return members
+
+
+def bundle_arrays(content: RecordDict) -> None:
+    """Move every array record of `content` into its `BUNDLE`, packed.
+
+    Leaves the records packed but in place when they hold more than
+    `BUNDLE_LIMIT` bytes.
+    """
+    packed = {key: pack_record(record) for key, record in content.array_records.items()}
+    if not packed:
+        return
+    payloads = {key: next(iter(record.values())).data for key, record in packed.items()}
+    if sum(len(payload) for payload in payloads.values()) > BUNDLE_LIMIT:
+        for key, record in packed.items():
+            content[key] = record
+        return
+    for key in payloads:
+        del content[key]
+    content[BUNDLE] = ConfigRecord(dict(payloads))
+
+
+def unbundle_arrays(content: RecordDict) -> None:
+    """Put the array records of `content`'s `BUNDLE` back, packed, in place.
+
+    Raises ValueError, leaving `content` as it was, when the bundle does not
+    read as packed records.
+    """
+    bundle = content.config_records.get(BUNDLE)
+    if bundle is None:
+        return
+    restored = {}
+    for key, payload in bundle.items():
+        if not isinstance(payload, bytes):
+            raise ValueError(f"bundled record {key!r} is not bytes")
+        packed_members(payload)
+        restored[key] = _packed_record(payload)
+    del content[BUNDLE]
+    for key, record in restored.items():
+        content[key] = record

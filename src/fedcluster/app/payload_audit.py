@@ -10,8 +10,9 @@ record itself holds nothing about any patient.
 
 The mod sits outermost, so what it describes is exactly what travels (after
 compression, masking and any other mod). A record packed into one array for a
-deployed run is described by its members, which are what the packed bytes
-hold. Without the variable it does nothing.
+deployed run, or bundled with the others into one config record, is
+described by its members under its own name, since they are what the packed
+bytes hold. Without the variable it does nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from flwr.app import ArrayRecord, Context, Message
 from flwr.clientapp.typing import ClientAppCallable
 
 from fedcluster.app import protocol
-from fedcluster.app.packing import is_packed, packed_members
+from fedcluster.app.packing import BUNDLE, is_packed, packed_members
 
 AUDIT_FOLDER_VARIABLE = "FEDCLUSTER_PAYLOAD_AUDIT"
 
@@ -55,14 +56,17 @@ def _describe_arrays(record: ArrayRecord) -> dict[str, Any]:
     """Each array's name, shape and dtype; a packed record's members, read
     from its header, since they are what the packed bytes hold."""
     if is_packed(record):
-        packed = next(iter(record.values()))
-        return {
-            member["name"]: {"shape": member["shape"], "dtype": member["dtype"]}
-            for member in packed_members(packed.data)
-        }
+        return _describe_members(next(iter(record.values())).data)
     return {
         name: {"shape": list(array.shape), "dtype": array.dtype}
         for name, array in record.items()
+    }
+
+
+def _describe_members(packed: bytes) -> dict[str, Any]:
+    return {
+        member["name"]: {"shape": member["shape"], "dtype": member["dtype"]}
+        for member in packed_members(packed)
     }
 
 
@@ -75,6 +79,10 @@ def describe_reply(reply: Message) -> dict[str, Any]:
         record_name: _describe_arrays(record)
         for record_name, record in content.array_records.items()
     }
+    bundle = content.config_records.get(BUNDLE)
+    for record_name, payload in (bundle or {}).items():
+        if isinstance(payload, bytes):
+            arrays[record_name] = _describe_members(payload)
     metrics = {
         record_name: {key: type(value).__name__ for key, value in record.items()}
         for record_name, record in content.metric_records.items()
@@ -82,6 +90,7 @@ def describe_reply(reply: Message) -> dict[str, Any]:
     configs = {
         record_name: {key: type(value).__name__ for key, value in record.items()}
         for record_name, record in content.config_records.items()
+        if record_name != BUNDLE
     }
     site = content.config_records.get(protocol.SITE)
     hospital = str(site.get("hospital", "")) if site is not None else ""

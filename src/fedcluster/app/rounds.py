@@ -33,7 +33,7 @@ from fedcluster.app import protocol
 from fedcluster.app.checkpoint import Checkpoint, latest_checkpoint, save_checkpoint
 from fedcluster.app.compression import encode_exact, encode_model
 from fedcluster.app.exchange import Exchange, exchange
-from fedcluster.app.packing import PACK, pack_record
+from fedcluster.app.packing import PACK, bundle_arrays, pack_record
 from fedcluster.app.personalise import personalise
 from fedcluster.app.run_options import (
     build_aggregator,
@@ -350,12 +350,14 @@ class FederatedRun:
         self, nodes: list[int], message_type: str, content: Mapping[str, Any]
     ) -> Exchange:
         """Send `content` to every node in `nodes`; gather replies until timeout."""
-        messages = [
-            Message(
-                RecordDict(dict(content)), dst_node_id=node, message_type=message_type
+        messages = []
+        for node in nodes:
+            records = RecordDict(dict(content))
+            if self.pack_records:
+                bundle_arrays(records)
+            messages.append(
+                Message(records, dst_node_id=node, message_type=message_type)
             )
-            for node in nodes
-        ]
         return exchange(
             self.grid,
             messages,
@@ -460,8 +462,15 @@ class FederatedRun:
         store.write_json(self.run_dir / "sites.json", self._hospital_record())
 
     def _hospital_record(self) -> dict[str, Any]:
+        # The Flower node of each hospital, so that a resumed run names a
+        # silent hospital before it has heard from it.
+        nodes = {name: node for node, name in self.node_hospital.items()}
         return {
-            name: {"profile": state.profile, "excluded": state.excluded}
+            name: {
+                "profile": state.profile,
+                "excluded": state.excluded,
+                "node": nodes.get(name),
+            }
             for name, state in self.hospitals.items()
         }
 
@@ -472,6 +481,8 @@ class FederatedRun:
             if name in self.hospitals:
                 self.hospitals[name].profile = record.get("profile", {})
                 self.hospitals[name].excluded = record.get("excluded")
+                if record.get("node") is not None:
+                    self.node_hospital[int(record["node"])] = name
         return checkpoint.global_model, checkpoint.pending
 
     def _save_model(self, global_model: Arrays) -> None:

@@ -6,9 +6,11 @@ the global model compressed (see `rounds`). A reply leaves the hospital
 through this mod, which compresses it last of all, after any other mod (update
 clipping and noise, say) has done its work on plain arrays: what it encodes is
 exactly what travels. In a deployed run the server also asks for each record
-to be packed into one array (see `packing`), which this mod does last.
-Incoming arrays need no mod, since each `Array` names its own encoding and
-`protocol.from_array_record` reads them all.
+to be packed into one array and the message's records bundled into one (see
+`packing`), which this mod does last. Incoming arrays are taken out of their
+bundle before anything reads them; they need nothing else, since each
+`Array` names its own encoding and `protocol.from_array_record` reads them
+all.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from flwr.clientapp.typing import ClientAppCallable
 
 from fedcluster.app import protocol
 from fedcluster.app.compression import decode_record, encode_exact, encode_model
-from fedcluster.app.packing import PACK, pack_record
+from fedcluster.app.packing import PACK, bundle_arrays, unbundle_arrays
 
 # The key in a message's instructions that names the compression.
 COMPRESSION = "compression"
@@ -31,8 +33,9 @@ _EXACT = (protocol.EVALUATION, protocol.SITE_STATISTICS)
 def compression_mod(
     message: Message, context: Context, call_next: ClientAppCallable
 ) -> Message:
-    """Compress the reply's model and its counts, then pack each record into
-    one array, as the server asked."""
+    """Unbundle the message; compress the reply's model and its counts, then
+    pack and bundle its records, as the server asked."""
+    unbundle_arrays(message.content)
     reply = call_next(message, context)
     orders = message.content.config_records.get(protocol.INSTRUCTIONS)
     if orders is None or reply.has_error() or not reply.has_content():
@@ -44,5 +47,7 @@ def compression_mod(
             record = encode_model(decode_record(record), method)
         elif method != "none" and key in _EXACT:
             record = encode_exact(decode_record(record), method)
-        content[key] = pack_record(record) if orders.get(PACK, False) else record
+        content[key] = record
+    if orders.get(PACK, False):
+        bundle_arrays(content)
     return reply

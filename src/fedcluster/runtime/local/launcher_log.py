@@ -18,3 +18,13 @@ def log_beside_flower(logger: logging.Logger) -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+
+
+def timestamp_flower_lines() -> None:
+    """Give Flower's own log lines in this process a time of day, so that
+    one round can be followed across the logs of different processes."""
+    try:
+        from flwr.supercore.logger import update_console_handler
+    except ImportError:  # a Flower without it logs as it always did
+        return
+    update_console_handler(timestamps=True)

@@ -15,8 +15,19 @@ between rounds, and as patient as Flower when the federation is idle. While
 its ClientApp works it checks for the reply every 0.05 s (a look at its own
 memory, not a request).
 
-The hook is the `time` name inside `flwr.supernode.start_client_internal`, not
-a documented option. If it is missing, the command logs a warning and runs
+It also mends one way Flower 1.42's SuperNode loses step. The loop handles
+one message at a time: it pulls a message, then sends whatever reply its
+state holds. When a run is stopped while a message of it is being received,
+Flower keeps that message's task, a ClientApp answers it, and the answer
+waits in the state; after the next run's first message the loop sends that
+stale answer (the SuperLink ignores it) and goes back to pulling, so every
+later reply of this hospital goes out one message late and the server waits
+a whole `round_timeout` each round. Here the loop sends again until a reply
+of the run it just received from has gone out.
+
+The hooks are the `time`, `_pull_and_store_message` and `_push_messages`
+names inside `flwr.supernode.start_client_internal`, not documented options.
+If one is missing, the command logs a warning and runs that part of
 Flower's SuperNode unchanged.
 """
 
@@ -30,7 +41,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fedcluster.runtime.local.launcher_log import log_beside_flower
+from fedcluster.runtime.local.launcher_log import (
+    log_beside_flower,
+    timestamp_flower_lines,
+)
 from fedcluster.runtime.local.polling import PatientSleep
 
 log = logging.getLogger(__name__)
@@ -90,15 +104,59 @@ def install_patient_sleep(shortest: float) -> bool:
     return True
 
 
+def install_reply_in_step() -> bool:
+    """Make the SuperNode loop send until the reply of the run it received
+    from has gone out; False if Flower changed."""
+    loop: Any = importlib.import_module("flwr.supernode.start_client_internal")
+    pull = getattr(loop, "_pull_and_store_message", None)
+    push = getattr(loop, "_push_messages", None)
+    if not (callable(pull) and callable(push)):
+        return False
+    received_from: list[int | None] = [None]
+
+    def pull_and_remember(**options: Any) -> Any:
+        run_id = pull(**options)
+        received_from[0] = run_id
+        return run_id
+
+    def push_until_in_step(*, send: Callable[..., Any], **options: Any) -> None:
+        run_id = received_from[0]
+        sent_for: set[int] = set()
+
+        def send_and_note(message: Any, *arguments: Any) -> Any:
+            sent_for.add(message.metadata.run_id)
+            return send(message, *arguments)
+
+        push(send=send_and_note, **options)
+        while run_id is not None and run_id not in sent_for:
+            log.warning(
+                "sent a reply left over from a stopped run; now sending the "
+                "reply for run %s",
+                run_id,
+            )
+            push(send=send_and_note, **options)
+
+    loop._pull_and_store_message = pull_and_remember
+    loop._push_messages = push_until_in_step
+    return True
+
+
 def main() -> None:
     """The `fedcluster-supernode` console script."""
     log_beside_flower(log)
+    timestamp_flower_lines()
     from flwr.supernode.cli import flower_supernode
 
     if not install_patient_sleep(poll_seconds()):
         log.warning(
             "this Flower's SuperNode loop has no `time` to adjust; running "
             "it unchanged (it waits 3 s between polls when idle)"
+        )
+    if not install_reply_in_step():
+        log.warning(
+            "this Flower's SuperNode loop has no _pull_and_store_message or "
+            "_push_messages; a reply left over from a stopped run can put "
+            "this hospital one message behind"
         )
     # A message is often listed at the SuperLink before all of its arrays
     # are: retry those in milliseconds, not seconds.

@@ -36,7 +36,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from fedcluster.runtime.local.launcher_log import log_beside_flower
+from fedcluster.runtime.local.launcher_log import (
+    log_beside_flower,
+    timestamp_flower_lines,
+)
 from fedcluster.runtime.local.polling import PatientSleep
 
 log = logging.getLogger(__name__)
@@ -216,6 +219,7 @@ def install_patient_task_poll() -> PatientSleep | None:
 def main() -> None:
     """The `fedcluster-superexec` console script."""
     log_beside_flower(log)
+    timestamp_flower_lines()
     preload = tuple(
         name.strip()
         for name in os.environ.get(PRELOAD_VARIABLE, "").split(",")
