@@ -14,14 +14,14 @@ by side, as seconds per round and as ratios:
   `send_and_receive` does.
 - after: the defaults. fedcluster's launchers around the same Flower
   commands fork each ClientApp from a SuperExec that has flwr, torch and the
-  task imported already, the SuperNode polls every 0.25 s, missing message
-  contents are retried after 50 ms instead of 1 s, and our own push/pull
-  loop polls every 0.1 s.
-
-- after also packs each record's arrays into one Flower `Array` (deployed
-  runs do by default; see `fedcluster.app.packing`), which halves the
-  requests the SuperLink serves per round; before sends one `Array` per
-  array, as Flower does.
+  task imported already; the SuperNode looks for the next message within
+  0.25 s of its last one and the SuperExec for the next task within 0.05 s
+  (both waiting longer the longer they are idle); missing message contents
+  are retried after 50 ms instead of 1 s; our own push/pull loop starts
+  polling at 0.1 s; and each message's arrays travel packed and bundled into
+  one config record (`fedcluster.app.packing`): 4 objects for an
+  instruction and 5 for a reply, where before sends 17 and 20, each one a
+  request the SuperLink serves.
 
 Both use our ServerApp, which retries a reply's missing contents after 50 ms
 (Flower waits 1 s, then 2 s, ...); "before" is therefore a little faster
@@ -85,14 +85,17 @@ class Footprint:
     idle_cpu: float
 
 
-def footprint(federation: Any, *, idle_seconds: float = 10.0) -> Footprint:
+def footprint(
+    federation: Any, *, settle_seconds: float = 30.0, idle_seconds: float = 20.0
+) -> Footprint:
     """Memory per hospital after a run, and the CPU the federation burns idle.
 
     Memory is the proportional set size (shared pages split between the
     processes sharing them) of each hospital's SuperNode and SuperExec,
     with their children, averaged over hospitals. Idle CPU is the CPU time
-    of every process of the federation over `idle_seconds` with no run,
-    as a percentage of one core.
+    of every process of the federation over `idle_seconds`, from
+    `settle_seconds` after the run (the launchers poll less the longer they
+    are idle), as a percentage of one core.
     """
     from fedcluster.runtime.local.layout import LocalLayout
     from fedcluster.runtime.local.state import read_state
@@ -109,6 +112,7 @@ def footprint(federation: Any, *, idle_seconds: float = 10.0) -> Footprint:
         sum(_pss_kib(pid) for pid in _members(groups)) / 1024
         for groups in groups_by_hospital.values()
     ]
+    time.sleep(settle_seconds)
     before = sum(_cpu_ticks(pid) for pid in _members(all_groups))
     time.sleep(idle_seconds)
     after = sum(_cpu_ticks(pid) for pid in _members(all_groups))
@@ -326,7 +330,7 @@ def main() -> None:
     print(
         "overhead s: s/round minus the compute floor; MiB/hosp: PSS of one "
         "hospital's SuperNode and SuperExec after the run; idle CPU: the whole "
-        "federation with no run, % of one core"
+        "federation 30 to 50 s after the run, % of one core"
     )
 
 
