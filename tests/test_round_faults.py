@@ -125,3 +125,40 @@ def test_a_hospital_offline_for_rounds_is_recorded_as_offline_and_rejoins(
     write_report(run_dir)
     report = (run_dir / "report.html").read_text()
     assert "Switzerland, round 3: not online when the round began" in report
+
+
+@pytest.mark.parametrize(
+    ("task", "reason"),
+    [
+        ("InfFromSwitzerland", "holds NaN or infinite values"),
+        ("WrongShapeFromSwitzerland", "has shape (1, 45), expected (1, 44)"),
+    ],
+)
+def test_a_hospital_sending_inf_or_wrong_shapes_is_rejected_and_recorded(
+    demo_federation: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    task: str,
+    reason: str,
+) -> None:
+    from fedcluster.federation.load import load_federation
+    from fedcluster.report.store import read_metrics
+    from inprocess import run_in_process
+
+    # Prepare
+    monkeypatch.syspath_prepend(str(HERE / "tasks_for_tests"))
+    path = demo_federation(rounds=2)
+    path.write_text(
+        path.read_text().replace('name = "heart"', f'name = "faulty_tasks:{task}"')
+    )
+
+    # Act
+    summary, _ = run_in_process(load_federation(path), tmp_path / "run")
+
+    # Assert: left out of every round, with the reason; the others aggregated.
+    assert summary["status"] == "completed"
+    for line in read_metrics(tmp_path / "run")[1:]:
+        assert line["contributors"] == ["Cleveland", "Hungary", "VA Long Beach"]
+        assert line["failures"]["Switzerland"].startswith("update rejected: ")
+        assert reason in line["failures"]["Switzerland"]
+    assert summary["results"]["pooled"]["federated"]["auc"] > 0.8
