@@ -305,13 +305,13 @@ def main() -> None:
         header + f"{'overhead s':>12}{'whole s/rd':>12}{'pooled AUC':>12}"
         f"{'MiB/hosp':>10}{'idle CPU':>10}"
     )
-    print(f"{'compute floor (no Flower, one process)':44}{floor:9.2f}{1.0:9.1f}")
+    print(f"{'compute floor (no Flower, one process)':44}{floor:9.3f}{1.0:9.1f}")
     for label, measured in rows:
         auc = "" if measured.auc is None else f"{measured.auc:.4f}"
         memory = "" if measured.hospital_mib is None else f"{measured.hospital_mib:.0f}"
         idle = "" if measured.idle_cpu is None else f"{measured.idle_cpu:.1f}%"
         print(
-            f"{label:44}{measured.per_round:9.2f}"
+            f"{label:44}{measured.per_round:9.3f}"
             f"{measured.per_round / floor:9.1f}"
             f"{measured.per_round / simulation.per_round:7.1f}"
             f"{measured.per_round - floor:12.2f}"
