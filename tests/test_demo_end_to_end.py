@@ -68,6 +68,9 @@ def test_the_demo_writes_a_complete_run_folder_and_federation_beats_local(
     # The terminal shows the side-by-side table with the gain.
     assert "local only" in result.stdout and "federated" in result.stdout
     assert "centralized" in result.stdout
+    # Piped, as into a CI log: the results table starts on a line of its own.
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("AUC on each hospital") for line in lines)
 
 
 def digest(path: Path) -> str:

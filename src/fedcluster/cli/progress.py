@@ -64,6 +64,10 @@ class RunProgress:
         if self._live:
             self._live.update(self._render(read_metrics(self.run_dir)))
             self._live.__exit__(kind, error, trace)
+            if not self.console.is_terminal:
+                # Written to a file or pipe, the last view ends without a
+                # line break, and whatever is printed next would follow it.
+                self.console.line()
 
     def _follow(self) -> None:
         while not self._stop.wait(self.interval):
