@@ -350,14 +350,16 @@ class FederatedRun:
         self, nodes: list[int], message_type: str, content: Mapping[str, Any]
     ) -> Exchange:
         """Send `content` to every node in `nodes`; gather replies until timeout."""
-        messages = []
-        for node in nodes:
-            records = RecordDict(dict(content))
-            if self.pack_records:
-                bundle_arrays(records)
-            messages.append(
-                Message(records, dst_node_id=node, message_type=message_type)
+        # Every node gets the same records: bundle them once, not per node.
+        shared = RecordDict(dict(content))
+        if self.pack_records:
+            bundle_arrays(shared)
+        messages = [
+            Message(
+                RecordDict(dict(shared)), dst_node_id=node, message_type=message_type
             )
+            for node in nodes
+        ]
         return exchange(
             self.grid,
             messages,
